@@ -1,0 +1,214 @@
+import NIOCore
+
+/// What the layer above (Socket.IO) hears from an `EngineSocket`; called on the session's loop.
+public protocol EngineSocketDelegate: AnyObject {
+    func engineSocket(_ socket: EngineSocket, didReceiveText text: String)
+    func engineSocket(_ socket: EngineSocket, didReceiveBinary data: ByteBuffer)
+    func engineSocket(_ socket: EngineSocket, didCloseWith reason: EngineCloseReason)
+}
+
+/// What the server keeps of the request that opened a session.
+public struct HandshakeRequest: Sendable {
+    /// The `Authorization` header, if any (SPEC section 3 allows the token there).
+    public var authorization: String?
+    /// The peer's address, for logs.
+    public var remoteAddress: String?
+
+    public init(authorization: String? = nil, remoteAddress: String? = nil) {
+        self.authorization = authorization
+        self.remoteAddress = remoteAddress
+    }
+}
+
+/// One Engine.IO session: its transport (swapped on upgrade), heartbeat and lifecycle.
+///
+/// Bound to one event loop; not Sendable, like NIO's handlers. Transports hop to this loop
+/// before calling in.
+public final class EngineSocket {
+    public let id: String
+    public let eventLoop: any EventLoop
+    public let handshake: HandshakeRequest
+    /// The layer above; released when the session closes, which breaks the reference cycle.
+    public var delegate: (any EngineSocketDelegate)?
+
+    let configuration: EngineConfiguration
+    private(set) var transport: any EngineTransport
+    /// A WebSocket that is probing to replace the polling transport.
+    private var probe: (any EngineTransport)?
+    private var heartbeat: Heartbeat = .idle
+    private var timer: Scheduled<Void>?
+    private var upgradeTimer: Scheduled<Void>?
+    private(set) public var isClosed = false
+    private let didClose: (EngineSocket) -> Void
+
+    /// The heartbeat of Engine.IO v4: the server pings, the client must pong within pingTimeout.
+    enum Heartbeat {
+        case idle
+        case awaitingPong
+        case answered(at: NIODeadline)
+    }
+
+    init(
+        id: String,
+        eventLoop: any EventLoop,
+        handshake: HandshakeRequest,
+        configuration: EngineConfiguration,
+        transport: any EngineTransport,
+        didClose: @escaping (EngineSocket) -> Void
+    ) {
+        self.id = id
+        self.eventLoop = eventLoop
+        self.handshake = handshake
+        self.configuration = configuration
+        self.transport = transport
+        self.didClose = didClose
+    }
+
+    /// The name of the transport in use.
+    public var transportName: TransportName { transport.name }
+
+    /// Sends the open packet and starts the heartbeat.
+    func open(upgrades: [TransportName]) {
+        transport.send(.open(configuration.openPacketData(sid: id, upgrades: upgrades)))
+        schedulePing(at: eventLoop.now + configuration.pingInterval)
+    }
+
+    // MARK: Sending
+
+    /// Sends one Engine.IO message carrying `text` (a Socket.IO packet).
+    public func send(text: String) {
+        guard !isClosed else { return }
+        transport.send(.message(text))
+    }
+
+    /// Sends a binary message (a Socket.IO attachment).
+    public func send(binary: ByteBuffer) {
+        guard !isClosed else { return }
+        transport.send(.binaryMessage(binary))
+    }
+
+    /// Sends a message prepared once for many sockets.
+    public func send(_ message: PreparedMessage) {
+        guard !isClosed else { return }
+        transport.send(message)
+    }
+
+    // MARK: Receiving
+
+    /// A packet from `source`; packets from a transport that is neither current nor probing are stale.
+    func receive(_ packet: EnginePacket, from source: any EngineTransport) {
+        guard !isClosed else { return }
+        if source === transport {
+            receiveOnCurrentTransport(packet)
+        } else if let probe, source === probe {
+            receiveOnProbe(packet, probe: probe)
+        }
+    }
+
+    private func receiveOnCurrentTransport(_ packet: EnginePacket) {
+        switch packet {
+        case .message(let text):
+            delegate?.engineSocket(self, didReceiveText: text)
+        case .binaryMessage(let data):
+            delegate?.engineSocket(self, didReceiveBinary: data)
+        case .pong:
+            if case .awaitingPong = heartbeat { heartbeat = .answered(at: eventLoop.now) }
+        case .ping(let data):
+            transport.send(.pong(data))
+        case .close:
+            close(reason: .transportClose, notifyPeer: false)
+        case .noop, .upgrade:
+            break
+        case .open:
+            close(reason: .parseError, notifyPeer: false)
+        }
+    }
+
+    // MARK: Upgrade (polling to WebSocket)
+
+    /// A WebSocket asks to take over this polling session; false refuses it.
+    func beginUpgrade(to candidate: any EngineTransport) -> Bool {
+        guard !isClosed, probe == nil, transport.name == .polling else { return false }
+        probe = candidate
+        upgradeTimer = eventLoop.assumeIsolated().scheduleTask(in: configuration.upgradeTimeout) { [self] in
+            abandonProbe()
+        }
+        return true
+    }
+
+    private func receiveOnProbe(_ packet: EnginePacket, probe: any EngineTransport) {
+        switch packet {
+        case .ping("probe"):
+            probe.send(.pong("probe"))
+            // Ends the pending long-poll so the client can pause polling and send `5`.
+            transport.send(.noop)
+        case .upgrade:
+            upgradeTimer?.cancel()
+            upgradeTimer = nil
+            let polling = transport
+            transport = probe
+            self.probe = nil
+            if let polling = polling as? PollingTransport {
+                for queued in polling.takeQueue() { queued.send(on: probe) }
+            }
+            polling.close(notifyPeer: false)
+        default:
+            abandonProbe()
+        }
+    }
+
+    private func abandonProbe() {
+        upgradeTimer?.cancel()
+        upgradeTimer = nil
+        probe?.close(notifyPeer: false)
+        probe = nil
+    }
+
+    /// A transport ended (its connection closed or failed).
+    func transportDidClose(_ closed: any EngineTransport, reason: EngineCloseReason) {
+        if closed === transport {
+            close(reason: reason, notifyPeer: false)
+        } else if let probe, closed === probe {
+            abandonProbe()
+        }
+    }
+
+    // MARK: Heartbeat
+
+    private func schedulePing(at deadline: NIODeadline) {
+        timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
+            guard !isClosed else { return }
+            heartbeat = .awaitingPong
+            transport.send(.ping(""))
+            scheduleTimeoutCheck()
+        }
+    }
+
+    private func scheduleTimeoutCheck() {
+        timer = eventLoop.assumeIsolated().scheduleTask(in: configuration.pingTimeout) { [self] in
+            switch heartbeat {
+            case .awaitingPong:
+                close(reason: .pingTimeout, notifyPeer: false)
+            case .answered(let at):
+                schedulePing(at: at + configuration.pingInterval)
+            case .idle:
+                break
+            }
+        }
+    }
+
+    // MARK: Closing
+
+    /// Ends the session; `notifyPeer` sends a proper close so the client reconnects at once.
+    public func close(reason: EngineCloseReason, notifyPeer: Bool = true) {
+        guard !isClosed else { return }
+        isClosed = true
+        timer?.cancel()
+        timer = nil
+        abandonProbe()
+        transport.close(notifyPeer: notifyPeer)
+        delegate?.engineSocket(self, didCloseWith: reason)
+        delegate = nil
+        didClose(self)
+    }
+}

@@ -1,0 +1,164 @@
+import NIOCore
+import NIOWebSocket
+
+/// The WebSocket transport as its session sees it.
+///
+/// Sendable (only immutable Sendable state): the session may live on another event loop than
+/// the channel when a polling session upgraded, so every call hops to the channel's loop.
+final class WebSocketTransport: EngineTransport, Sendable {
+    let name = TransportName.websocket
+    private let handler: NIOLoopBound<EngineWebSocketHandler>
+
+    init(handler: NIOLoopBound<EngineWebSocketHandler>) {
+        self.handler = handler
+    }
+
+    func send(_ packet: EnginePacket) {
+        let handler = self.handler
+        if handler.eventLoop.inEventLoop {
+            handler.value.write(packet)
+        } else {
+            handler.eventLoop.execute { handler.value.write(packet) }
+        }
+    }
+
+    func send(_ message: PreparedMessage) {
+        let handler = self.handler
+        if handler.eventLoop.inEventLoop {
+            handler.value.write(message)
+        } else {
+            handler.eventLoop.execute { handler.value.write(message) }
+        }
+    }
+
+    func close(notifyPeer: Bool) {
+        let handler = self.handler
+        handler.eventLoop.execute { handler.value.close(code: notifyPeer ? .goingAway : .normalClosure) }
+    }
+}
+
+/// The channel handler under a WebSocket session: frames in, packets to the session, packets out.
+///
+/// Not Sendable: it lives on its channel's event loop, as NIO's handlers do.
+final class EngineWebSocketHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private var context: ChannelHandlerContext?
+    /// The encoder's context: prebuilt broadcast frames are written beneath the encoder.
+    private var frameContext: ChannelHandlerContext?
+    private var session: NIOLoopBound<EngineSocket>?
+    private(set) var transport: WebSocketTransport?
+    private var closing = false
+
+    init() {}
+
+    /// Connects the handler to its session; called once, before any frame is read.
+    func attach(session: NIOLoopBound<EngineSocket>, transport: WebSocketTransport) {
+        self.session = session
+        self.transport = transport
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        self.frameContext = try? context.pipeline.syncOperations.context(handlerType: WebSocketFrameEncoder.self)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+        self.frameContext = nil
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text:
+            var data = frame.unmaskedData
+            let text = data.readString(length: data.readableBytes) ?? ""
+            do {
+                deliver(try EnginePacket(text: text))
+            } catch {
+                fail(.parseError)
+            }
+        case .binary:
+            deliver(.binaryMessage(frame.unmaskedData))
+        case .ping:
+            write(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData))
+        case .connectionClose:
+            close(code: .normalClosure)
+        default:
+            break
+        }
+    }
+
+    private func deliver(_ packet: EnginePacket) {
+        guard let session, let transport else { return }
+        if session.eventLoop.inEventLoop {
+            session.value.receive(packet, from: transport)
+        } else {
+            session.eventLoop.execute { session.value.receive(packet, from: transport) }
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        fail(.transportClose)
+        context.fireChannelInactive()
+    }
+
+    /// A peer that reads nothing while we queue past the bound is cut off (SPEC 5.2).
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if !context.channel.isWritable {
+            context.close(promise: nil)
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+
+    /// Tells the session its transport is gone, once.
+    private func fail(_ reason: EngineCloseReason) {
+        guard let session, let transport else { return }
+        self.session = nil
+        if session.eventLoop.inEventLoop {
+            session.value.transportDidClose(transport, reason: reason)
+        } else {
+            session.eventLoop.execute { session.value.transportDidClose(transport, reason: reason) }
+        }
+        context?.close(promise: nil)
+    }
+
+    // MARK: Writing (on the channel's loop)
+
+    func write(_ packet: EnginePacket) {
+        guard !closing, let context else { return }
+        switch packet {
+        case .binaryMessage(let data):
+            write(WebSocketFrame(fin: true, opcode: .binary, data: data))
+        default:
+            var buffer = context.channel.allocator.buffer(capacity: 16)
+            packet.write(to: &buffer)
+            write(WebSocketFrame(fin: true, opcode: .text, data: buffer))
+        }
+    }
+
+    func write(_ message: PreparedMessage) {
+        guard !closing, let frameContext else { return }
+        frameContext.writeAndFlush(NIOAny(message.webSocketFrame), promise: nil)
+    }
+
+    private func write(_ frame: WebSocketFrame) {
+        guard !closing, let context else { return }
+        context.writeAndFlush(wrapOutboundOut(frame), promise: nil)
+    }
+
+    func close(code: WebSocketErrorCode) {
+        guard !closing, let context else { return }
+        var data = context.channel.allocator.buffer(capacity: 2)
+        data.write(webSocketErrorCode: code)
+        write(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
+        closing = true
+        context.close(promise: nil)
+    }
+}

@@ -1,0 +1,52 @@
+import EngineIO
+import HeraldAuth
+import Logging
+import SocketIO
+
+/// Herald's default namespace: JWT auth on CONNECT, then a `GatewaySocket` per socket.
+public struct GatewayNamespace: SocketIONamespace {
+    let authority: TokenAuthority
+    let nodeId: String
+    let broadcaster: any Broadcaster
+    let notifications: any NotificationStore
+    let logger: Logger
+
+    public init(
+        authority: TokenAuthority,
+        nodeId: String,
+        broadcaster: any Broadcaster,
+        notifications: any NotificationStore,
+        logger: Logger
+    ) {
+        self.authority = authority
+        self.nodeId = nodeId
+        self.broadcaster = broadcaster
+        self.notifications = notifications
+        self.logger = logger
+    }
+
+    /// The token comes from the CONNECT auth payload `{token}`, else `Authorization: Bearer` (SPEC section 3).
+    public func authorize(auth: JSONValue?, handshake: HandshakeRequest) async -> Result<Identity, ConnectRefusal> {
+        let token: String?
+        switch auth?["token"] {
+        case .string(let value)?: token = value
+        case nil, .null?: token = TokenAuthority.bearerToken(handshake.authorization)
+        default: return refuse(.malformedToken, handshake: handshake)
+        }
+        switch await authority.verify(token) {
+        case .success(let identity): return .success(identity)
+        case .failure(let error): return refuse(error, handshake: handshake)
+        }
+    }
+
+    private func refuse(_ error: AuthError, handshake: HandshakeRequest) -> Result<Identity, ConnectRefusal> {
+        logger.info("[Auth] Connection refused: \(error.message) (from \(handshake.remoteAddress ?? "?"))")
+        return .failure(ConnectRefusal(error.message))
+    }
+
+    public func connect(_ socket: SocketIOSocket, grant identity: Identity) -> any SocketDelegate {
+        let session = GatewaySocket(socket: socket, identity: identity, namespace: self)
+        session.start()
+        return session
+    }
+}

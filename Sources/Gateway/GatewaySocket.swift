@@ -1,0 +1,192 @@
+import EngineIO
+import HeraldAuth
+import Logging
+import NIOCore
+import SocketIO
+
+/// The product side of one socket: its rooms, its event budget and its client events (SPEC sections 3 and 4).
+///
+/// Lives on the socket's event loop, like the socket.
+final class GatewaySocket: SocketDelegate {
+    private unowned let socket: SocketIOSocket
+    let identity: Identity
+    private let namespace: GatewayNamespace
+    private let automaticRooms: [String]
+    private let center: NotificationCenterID
+    private var limiter: RateLimiter
+
+    init(socket: SocketIOSocket, identity: Identity, namespace: GatewayNamespace) {
+        self.socket = socket
+        self.identity = identity
+        self.namespace = namespace
+        self.automaticRooms = RoomPolicy.automaticRooms(for: identity).map(\.description)
+        self.center = NotificationCenterID(for: identity)
+        self.limiter = RateLimiter(now: socket.eventLoop.now)
+    }
+
+    private var logger: Logger { namespace.logger }
+
+    /// The log tag of the socket's transport: `[WebSocket]` or `[Polling]`.
+    private var transportLabel: String { socket.transportName == .websocket ? "WebSocket" : "Polling" }
+
+    func start() {
+        socket.data = ["userId": .string(identity.userId)]
+        for room in automaticRooms { socket.join(room) }
+        logger.info("[\(transportLabel)] User \(identity.userId) connected (socket: \(socket.id))")
+        socket.emit("connected", [
+            "socketId": .string(socket.id),
+            "userId": .string(identity.userId),
+            "role": .string(identity.role.rawValue),
+            "rooms": .array(automaticRooms.map(JSONValue.string)),
+            "nodeId": .string(namespace.nodeId),
+        ])
+    }
+
+    func socket(_ socket: SocketIOSocket, didDisconnectWith reason: String) {
+        logger.info("[\(transportLabel)] User \(identity.userId) disconnected (socket: \(socket.id), reason: \(reason))")
+    }
+
+    func socket(_ socket: SocketIOSocket, didReceiveEvent name: String, arguments: [JSONValue], ack: Acknowledgement?) {
+        switch limiter.admit(now: socket.eventLoop.now) {
+        case .allow:
+            break
+        case .drop(let notify):
+            if notify {
+                let error = GatewayError(.rateLimited, "more than 100 events per second; events dropped")
+                socket.emit("error", error.body)
+            }
+            return
+        case .disconnect:
+            logger.warning("[RateLimit] User \(identity.userId) disconnected after 10 s over the limit (socket: \(socket.id))")
+            socket.disconnect(closeConnection: true)
+            return
+        }
+        let payload = arguments.first ?? .null
+        switch name {
+        case "subscribe": subscribe(payload, ack: ack)
+        case "unsubscribe": unsubscribe(payload, ack: ack)
+        case "action": action(payload, ack: ack)
+        case "sync": sync(ack: ack)
+        default: logger.debug("[Event] \(identity.userId) sent unknown event \(name)")
+        }
+    }
+
+    // MARK: Rooms
+
+    /// Checks grammar, then authorization (SPEC section 3).
+    private func channel(in payload: JSONValue) -> Result<ChannelName, GatewayError> {
+        guard let text = payload["channel"]?.stringValue, let channel = ChannelName(text) else {
+            return .failure(GatewayError(.invalidChannel, "channel must be admin or user:, guest:, restaurant: and an id"))
+        }
+        guard RoomPolicy.mayAccess(identity, channel) else {
+            return .failure(GatewayError(.forbidden, "\(identity.role.rawValue) may not access \(channel)"))
+        }
+        return .success(channel)
+    }
+
+    private func subscribe(_ payload: JSONValue, ack: Acknowledgement?) {
+        let channel: ChannelName
+        switch self.channel(in: payload) {
+        case .success(let value): channel = value
+        case .failure(let error): return refuse(error, ack: ack)
+        }
+        let room = channel.description
+        if !socket.rooms.contains(room) {
+            let subscriptions = socket.rooms.count { !automaticRooms.contains($0) }
+            guard subscriptions < RoomPolicy.maxSubscriptions else {
+                return refuse(GatewayError(.tooManyRooms, "at most \(RoomPolicy.maxSubscriptions) subscriptions"), ack: ack)
+            }
+            socket.join(room)
+            logger.info("[Subscribe] \(identity.userId) joined \(room)")
+        }
+        ack?.send(["ok": true, "channel": .string(room)])
+    }
+
+    private func unsubscribe(_ payload: JSONValue, ack: Acknowledgement?) {
+        let channel: ChannelName
+        switch self.channel(in: payload) {
+        case .success(let value): channel = value
+        case .failure(let error): return refuse(error, ack: ack)
+        }
+        let room = channel.description
+        if socket.rooms.contains(room) {
+            socket.leave(room)
+            logger.info("[Unsubscribe] \(identity.userId) left \(room)")
+        }
+        ack?.send(["ok": true, "channel": .string(room)])
+    }
+
+    /// Every refusal answers the ack when one was asked for and emits `error` (SPEC section 3).
+    private func refuse(_ error: GatewayError, ack: Acknowledgement?) {
+        ack?.send(error.ackBody)
+        socket.emit("error", error.body)
+    }
+
+    // MARK: Notification center
+
+    private func sync(ack: Acknowledgement?) {
+        let store = namespace.notifications
+        let room = center.room
+        socket.eventLoop.makeFutureWithTask {
+            try await store.list(room: room)
+        }.assumeIsolated().whenComplete { result in
+            let items = (try? result.get()) ?? []
+            ack?.send([
+                "notifications": .array(items.map(\.json)),
+                "unreadCount": .number(Double(items.count { !$0.read })),
+            ])
+        }
+    }
+
+    private enum CenterAction {
+        case markRead(String)
+        case markAllRead
+        case delete(String)
+    }
+
+    private func action(_ payload: JSONValue, ack: Acknowledgement?) {
+        let id = payload["id"]?.stringValue
+        let action: CenterAction
+        switch payload["type"]?.stringValue {
+        case "mark_read": action = .markRead(id ?? "")
+        case "mark_all_read": action = .markAllRead
+        case "delete": action = .delete(id ?? "")
+        default:
+            return refuse(GatewayError(.unknownAction, "unknown action type"), ack: ack)
+        }
+        let store = namespace.notifications
+        let broadcaster = namespace.broadcaster
+        let center = self.center
+        socket.eventLoop.makeFutureWithTask { () -> Int? in
+            let unread: Int?
+            var update: JSONValue
+            switch action {
+            case .markRead(let id):
+                unread = try await store.markRead(room: center.room, id: id)
+                update = ["id": .string(id), "read": true]
+            case .markAllRead:
+                unread = try await store.markAllRead(room: center.room)
+                update = ["read": true]
+            case .delete(let id):
+                unread = try await store.delete(room: center.room, id: id)
+                update = ["id": .string(id), "deleted": true]
+            }
+            guard let unread, case .object(var fields) = update else { return nil }
+            fields["unreadCount"] = .number(Double(unread))
+            update = .object(fields)
+            // Every tab and device of the center hears the change (SPEC section 4).
+            try await broadcaster.broadcast(
+                .event("notification_updated", [update]),
+                options: BroadcastOptions(rooms: [center.pushRoom])
+            )
+            return unread
+        }.assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(let unread?):
+                ack?.send(["ok": true, "unreadCount": .number(Double(unread))])
+            case .success(nil), .failure:
+                refuse(GatewayError(.notFound, "no such notification"), ack: ack)
+            }
+        }
+    }
+}

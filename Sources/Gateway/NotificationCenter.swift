@@ -1,0 +1,109 @@
+import HeraldAuth
+import SocketIO
+
+/// One kept notification (SPEC section 4): `{id, event, payload, read, timestamp}`, `id` being the event's `eventId`.
+public struct StoredNotification: Sendable, Equatable {
+    public var id: String
+    public var event: String
+    public var payload: JSONValue
+    public var read: Bool
+    public var timestamp: Int64
+
+    public init(id: String, event: String, payload: JSONValue, read: Bool = false, timestamp: Int64) {
+        self.id = id
+        self.event = event
+        self.payload = payload
+        self.read = read
+        self.timestamp = timestamp
+    }
+
+    public var json: JSONValue {
+        ["id": .string(id), "event": .string(event), "payload": payload, "read": .bool(read),
+         "timestamp": .number(Double(timestamp))]
+    }
+}
+
+/// Whose notification center a socket reads and where its changes are pushed (SPEC section 4):
+/// a guest its own (pushed to `user:<sub>`), a restaurant account its restaurant's, admins theirs.
+public struct NotificationCenterID: Hashable, Sendable {
+    /// The room whose events the center keeps; also the center's key in the store.
+    public let room: String
+    /// The room that hears `notification_updated`.
+    public let pushRoom: String
+
+    public init(for identity: Identity) {
+        switch identity.role {
+        case .guest:
+            room = "guest:\(identity.userId)"
+            pushRoom = "user:\(identity.userId)"
+        case .restaurant:
+            room = "restaurant:\(identity.restaurantId ?? "")"
+            pushRoom = room
+        case .admin:
+            room = "admin"
+            pushRoom = "admin"
+        }
+    }
+
+    /// The centers that keep an event sent to `room`, if any.
+    public static func keeps(room: String) -> Bool {
+        room == "admin" || room.hasPrefix("guest:") || room.hasPrefix("restaurant:")
+    }
+}
+
+/// Where notification centers live: in memory under `serve`, in Redis in a cluster.
+public protocol NotificationStore: Sendable {
+    /// Keeps `notification` in the center of `room` (the newest 100 are kept).
+    func record(_ notification: StoredNotification, room: String) async throws
+    /// Newest first.
+    func list(room: String) async throws -> [StoredNotification]
+    /// The new unread count, or nil when `id` is unknown.
+    func markRead(room: String, id: String) async throws -> Int?
+    func markAllRead(room: String) async throws -> Int
+    /// The new unread count, or nil when `id` is unknown.
+    func delete(room: String, id: String) async throws -> Int?
+}
+
+/// The embedded notification store of `herald serve`.
+public actor MemoryNotificationStore: NotificationStore {
+    public static let capacity = 100
+    /// Oldest first, so a new one is appended and the oldest dropped.
+    private var centers: [String: [StoredNotification]] = [:]
+
+    public init() {}
+
+    public func record(_ notification: StoredNotification, room: String) {
+        var items = centers[room, default: []]
+        guard !items.contains(where: { $0.id == notification.id }) else { return }
+        items.append(notification)
+        if items.count > Self.capacity { items.removeFirst(items.count - Self.capacity) }
+        centers[room] = items
+    }
+
+    public func list(room: String) -> [StoredNotification] {
+        centers[room, default: []].reversed()
+    }
+
+    public func markRead(room: String, id: String) -> Int? {
+        guard let index = centers[room]?.firstIndex(where: { $0.id == id }) else { return nil }
+        centers[room]![index].read = true
+        return unreadCount(room)
+    }
+
+    public func markAllRead(room: String) -> Int {
+        guard var items = centers[room] else { return 0 }
+        for index in items.indices { items[index].read = true }
+        centers[room] = items
+        return 0
+    }
+
+    public func delete(room: String, id: String) -> Int? {
+        guard let index = centers[room]?.firstIndex(where: { $0.id == id }) else { return nil }
+        centers[room]!.remove(at: index)
+        return unreadCount(room)
+    }
+
+    private func unreadCount(_ room: String) -> Int {
+        centers[room, default: []].count { !$0.read }
+    }
+}

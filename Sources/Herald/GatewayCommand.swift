@@ -1,0 +1,36 @@
+import ArgumentParser
+import Gateway
+import HeraldAuth
+import Logging
+import NIOCore
+import NIOPosix
+
+/// `herald gateway`: a Socket.IO gateway node.
+struct GatewayCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "gateway",
+        abstract: "Run a gateway node (Socket.IO over Engine.IO)."
+    )
+
+    @OptionGroup var options: ServerOptions
+
+    func validate() throws {
+        guard options.resolvedSecret != nil else {
+            throw ValidationError("gateway needs a JWT secret: pass --jwt-secret or set HERALD_JWT_SECRET")
+        }
+    }
+
+    func run() async throws {
+        try options.bootstrapLogging()
+        let logger = Logger(label: "herald")
+        let authority = await TokenAuthority(secret: options.resolvedSecret ?? "")
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
+        let server = GatewayServer(
+            configuration: try options.gatewayConfiguration(),
+            group: group,
+            authority: authority,
+            logger: logger
+        )
+        try await NodeRunner.run([server], group: group, logger: logger)
+    }
+}

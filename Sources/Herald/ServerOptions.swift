@@ -1,0 +1,118 @@
+import ArgumentParser
+import EngineIO
+import Gateway
+import Logging
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// The options shared by the server subcommands; each flag has its `HERALD_*` environment twin.
+struct ServerOptions: ParsableArguments {
+    @Option(help: "Port to listen on (HERALD_PORT, default 3000).")
+    var port: Int?
+
+    @Option(help: "Address to listen on (HERALD_HOST, default 0.0.0.0).")
+    var host: String?
+
+    @Option(name: .customLong("jwt-secret"), help: "HS256 secret of the tokens (HERALD_JWT_SECRET).")
+    var jwtSecret: String?
+
+    @Option(name: .customLong("node-id"), help: "This node's id, shown in `connected` (HERALD_NODE_ID, default the host name).")
+    var nodeId: String?
+
+    @Option(name: .customLong("cors-origin"), help: "Allowed browser origins, comma-separated (HERALD_CORS_ORIGINS, default any).")
+    var corsOrigin: String?
+
+    @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (HERALD_LOG_LEVEL, default info).")
+    var logLevel: String?
+
+    @Option(name: .customLong("ping-interval"), help: ArgumentHelp("Engine.IO ping interval in ms (HERALD_PING_INTERVAL).", visibility: .hidden))
+    var pingInterval: Int?
+
+    @Option(name: .customLong("ping-timeout"), help: ArgumentHelp("Engine.IO ping timeout in ms (HERALD_PING_TIMEOUT).", visibility: .hidden))
+    var pingTimeout: Int?
+
+    func validate() throws {
+        _ = try resolvedPort()
+        _ = try resolvedLogLevel()
+        _ = try resolvedEngineConfiguration()
+    }
+
+    func resolvedPort() throws -> Int {
+        guard let port = try Environment.int(port, "HERALD_PORT") ?? 3000 as Int?, (0...65535).contains(port) else {
+            throw ValidationError("--port must be between 0 and 65535")
+        }
+        return port
+    }
+
+    var resolvedHost: String { Environment.string(host, "HERALD_HOST") ?? "0.0.0.0" }
+    var resolvedSecret: String? { Environment.string(jwtSecret, "HERALD_JWT_SECRET") }
+
+    var resolvedNodeId: String {
+        if let id = Environment.string(nodeId, "HERALD_NODE_ID") { return id }
+        var name = [CChar](repeating: 0, count: 256)
+        guard gethostname(&name, name.count) == 0 else { return "herald" }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    func resolvedLogLevel() throws -> Logger.Level {
+        let text = Environment.string(logLevel, "HERALD_LOG_LEVEL") ?? "info"
+        guard let level = Logger.Level(rawValue: text) else {
+            throw ValidationError("--log-level must be one of \(Logger.Level.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return level
+    }
+
+    func resolvedEngineConfiguration() throws -> EngineConfiguration {
+        var configuration = EngineConfiguration()
+        configuration.cors = CORSPolicy(list: Environment.string(corsOrigin, "HERALD_CORS_ORIGINS"))
+        if let interval = try Environment.int(pingInterval, "HERALD_PING_INTERVAL") {
+            guard interval > 0 else { throw ValidationError("--ping-interval must be positive") }
+            configuration.pingInterval = .milliseconds(Int64(interval))
+        }
+        if let timeout = try Environment.int(pingTimeout, "HERALD_PING_TIMEOUT") {
+            guard timeout > 0 else { throw ValidationError("--ping-timeout must be positive") }
+            configuration.pingTimeout = .milliseconds(Int64(timeout))
+        }
+        return configuration
+    }
+
+    func gatewayConfiguration() throws -> GatewayConfiguration {
+        GatewayConfiguration(
+            host: resolvedHost,
+            port: try resolvedPort(),
+            nodeId: resolvedNodeId,
+            engine: try resolvedEngineConfiguration()
+        )
+    }
+
+    /// Sends swift-log's lines to standard output at the chosen level.
+    func bootstrapLogging() throws {
+        let level = try resolvedLogLevel()
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardOutput(label: label)
+            handler.logLevel = level
+            return handler
+        }
+    }
+}
+
+/// Reads a flag's environment twin when the flag is absent.
+enum Environment {
+    static func string(_ flag: String?, _ name: String) -> String? {
+        if let flag { return flag }
+        guard let value = getenv(name).map({ String(cString: $0) }), !value.isEmpty else { return nil }
+        return value
+    }
+
+    static func int(_ flag: Int?, _ name: String) throws -> Int? {
+        if let flag { return flag }
+        guard let text = string(nil, name) else { return nil }
+        guard let value = Int(text) else { throw ValidationError("\(name) must be a whole number, not \(text.debugDescription)") }
+        return value
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import NIOConcurrencyHelpers
+
+/// A process a test started: its output is collected, and it is stopped by PID.
+public final class ChildProcess: Sendable {
+    private let process: Process
+    private let output = NIOLockedValueBox(String())
+    /// Set once the output pipe reached its end: everything printed has been read.
+    private let outputEnded = NIOLockedValueBox(false)
+
+    /// Starts `executable`; stdout and stderr are collected together.
+    public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
+        guard FileManager.default.isExecutableFile(atPath: executable) else {
+            throw TestSupportError("\(executable) is missing: run `scripts/test`, which builds and installs what the tests need")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        process.standardInput = FileHandle.nullDevice
+        let output = self.output, outputEnded = self.outputEnded
+        pipe.fileHandleForReading.readabilityHandler = { handle in
+            let data = handle.availableData
+            if data.isEmpty {
+                handle.readabilityHandler = nil
+                outputEnded.withLockedValue { $0 = true }
+            } else {
+                output.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
+            }
+        }
+        try process.run()
+        self.process = process
+    }
+
+    public var pid: Int32 { process.processIdentifier }
+    public var isRunning: Bool { process.isRunning }
+    public var exitCode: Int32 { process.terminationStatus }
+    /// Everything printed so far.
+    public var text: String { output.withLockedValue { $0 } }
+
+    /// Waits until the output contains `needle` or the time is up; returns the output's line holding it.
+    public func waitForLine(containing needle: String, timeout: Duration = .seconds(20)) async throws -> String {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if let line = text.split(separator: "\n").first(where: { $0.contains(needle) }) { return String(line) }
+            if !process.isRunning { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        throw TestSupportError("no line with \(needle.debugDescription) in time; output:\n\(text)")
+    }
+
+    /// Waits for the process to end by itself, at most `timeout`; kills it after that.
+    @discardableResult
+    public func waitForExit(timeout: Duration) async -> Int32? {
+        let deadline = ContinuousClock.now + timeout
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        guard !process.isRunning else {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+            return nil
+        }
+        // The pipe may still hold the last lines; read them before answering.
+        let drained = ContinuousClock.now + .seconds(2)
+        while !outputEnded.withLockedValue({ $0 }), ContinuousClock.now < drained {
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return process.terminationStatus
+    }
+
+    /// SIGTERM, then SIGKILL if it has not ended within `grace`.
+    public func stop(grace: Duration = .seconds(10)) async {
+        guard process.isRunning else { return }
+        kill(pid, SIGTERM)
+        await waitForExit(timeout: grace)
+    }
+
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+}
+
+/// A failure of the test support itself, said plainly.
+public struct TestSupportError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

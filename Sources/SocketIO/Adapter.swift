@@ -1,0 +1,67 @@
+/// Which sockets a broadcast or a cluster request is for: `@socket.io/redis-adapter`'s
+/// `{rooms, except, flags}`.
+public struct BroadcastOptions: Sendable, Hashable {
+    /// Members of any of these rooms; every socket when empty.
+    public var rooms: Set<String>
+    /// Members of any of these rooms are left out.
+    public var except: Set<String>
+    public var flags: BroadcastFlags
+
+    public init(rooms: Set<String> = [], except: Set<String> = [], flags: BroadcastFlags = BroadcastFlags()) {
+        self.rooms = rooms
+        self.except = except
+        self.flags = flags
+    }
+}
+
+/// The broadcast flags Socket.IO carries between nodes.
+public struct BroadcastFlags: Sendable, Hashable {
+    /// May be dropped for a socket that is not ready for it.
+    public var volatile = false
+    /// Deliver on this node only, do not forward to others.
+    public var local = false
+    /// Compression hint; Herald does not compress, but keeps the flag on the wire.
+    public var compress: Bool?
+
+    public init(volatile: Bool = false, local: Bool = false, compress: Bool? = nil) {
+        self.volatile = volatile
+        self.local = local
+        self.compress = compress
+    }
+}
+
+/// What `fetchSockets` reports of a socket (the Node adapter's `SocketDetails`).
+public struct SocketDetails: Sendable, Hashable {
+    public var id: String
+    public var rooms: Set<String>
+    public var data: JSONValue
+
+    public init(id: String, rooms: Set<String>, data: JSONValue) {
+        self.id = id
+        self.rooms = rooms
+        self.data = data
+    }
+}
+
+/// Sends events to rooms: all a publisher (the points API's outbox) needs.
+public protocol Broadcaster: Sendable {
+    /// Delivers `packet` once to every socket selected by `options`; throws when it could not be handed on.
+    func broadcast(_ packet: SocketIOPacket, options: BroadcastOptions) async throws
+}
+
+/// The seam between a Socket.IO server and its peers (socket.io-adapter's `Adapter`).
+///
+/// `LocalAdapter` serves one process; a cluster adapter forwards each call to the other nodes and
+/// applies it locally through a `LocalAdapter`.
+public protocol Adapter: Broadcaster {
+    /// Makes the selected sockets join `rooms`.
+    func addSockets(_ options: BroadcastOptions, rooms: Set<String>) async throws
+    /// Makes the selected sockets leave `rooms`.
+    func delSockets(_ options: BroadcastOptions, rooms: Set<String>) async throws
+    /// Disconnects the selected sockets; `close` also closes their Engine.IO connection.
+    func disconnectSockets(_ options: BroadcastOptions, close: Bool) async throws
+    /// Describes the selected sockets.
+    func fetchSockets(_ options: BroadcastOptions) async throws -> [SocketDetails]
+    /// How many server nodes share this adapter.
+    func serverCount() async throws -> Int
+}

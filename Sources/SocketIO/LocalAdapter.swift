@@ -1,0 +1,127 @@
+import CoreMetrics
+import EngineIO
+import Logging
+import NIOCore
+
+/// The adapter of one process: room membership sharded by event loop, no global lock.
+///
+/// A broadcast is encoded once, into a complete WebSocket frame and its polling form, then hops
+/// once to each event loop, where that loop's `RoomRegistry` yields every selected socket once.
+public final class LocalAdapter: Adapter {
+    /// One event loop and the registry of the sockets living on it.
+    struct Shard: Sendable {
+        let eventLoop: any EventLoop
+        let registry: NIOLoopBoundBox<RoomRegistry>
+    }
+
+    private let shards: [Shard]
+    private let metrics: SocketIOMetrics
+    private let logger: Logger
+
+    public init(group: any EventLoopGroup, metrics: SocketIOMetrics, logger: Logger) {
+        self.shards = group.makeIterator().map { loop in
+            Shard(eventLoop: loop, registry: .makeBoxSendingValue(RoomRegistry(), eventLoop: loop))
+        }
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    /// The registry of `eventLoop`; call on that loop.
+    public func registry(on eventLoop: any EventLoop) -> RoomRegistry {
+        guard let shard = shards.first(where: { $0.eventLoop === eventLoop }) else {
+            preconditionFailure("event loop outside the adapter's group")
+        }
+        return shard.registry.value
+    }
+
+    public func broadcast(_ packet: SocketIOPacket, options: BroadcastOptions) async throws {
+        deliver(packet, options: options)
+    }
+
+    /// Delivers to this process's sockets; the synchronous core of `broadcast`, also used by
+    /// cluster adapters for what arrives from other nodes.
+    public func deliver(_ packet: SocketIOPacket, options: BroadcastOptions) {
+        let message = PreparedMessage(message: ByteBuffer(string: packet.encoded))
+        metrics.broadcasts.increment()
+        if let name = packet.eventName {
+            logger.info("[Broadcast] \(name) to [\(options.rooms.sorted().joined(separator: ", "))]")
+        }
+        let metrics = self.metrics
+        for shard in shards {
+            shard.eventLoop.execute {
+                var delivered = 0
+                shard.registry.value.forEach(matching: options) { socket in
+                    socket.send(message)
+                    delivered += 1
+                }
+                if delivered > 0 { metrics.packetsSent.increment(by: Int64(delivered)) }
+            }
+        }
+    }
+
+    public func addSockets(_ options: BroadcastOptions, rooms: Set<String>) async throws {
+        _ = try await onEveryLoop { registry in
+            registry.forEach(matching: options) { socket in rooms.forEach(socket.join) }
+        }
+    }
+
+    public func delSockets(_ options: BroadcastOptions, rooms: Set<String>) async throws {
+        _ = try await onEveryLoop { registry in
+            registry.forEach(matching: options) { socket in rooms.forEach(socket.leave) }
+        }
+    }
+
+    public func disconnectSockets(_ options: BroadcastOptions, close: Bool) async throws {
+        _ = try await onEveryLoop { registry in
+            var selected: [SocketIOSocket] = []
+            registry.forEach(matching: options) { selected.append($0) }
+            for socket in selected { socket.disconnect(closeConnection: close) }
+        }
+    }
+
+    public func fetchSockets(_ options: BroadcastOptions) async throws -> [SocketDetails] {
+        try await onEveryLoop { registry in
+            var found: [SocketDetails] = []
+            registry.forEach(matching: options) { found.append($0.details) }
+            return found
+        }.flatMap { $0 }
+    }
+
+    public func serverCount() async throws -> Int { 1 }
+
+    /// The names of the rooms with members in this process (for the rooms gauge).
+    public func roomNames() async throws -> Set<String> {
+        try await onEveryLoop { Set($0.roomNames) }.reduce(into: Set()) { $0.formUnion($1) }
+    }
+
+    /// The number of sockets in this process.
+    public func socketCount() async throws -> Int {
+        try await onEveryLoop { $0.socketCount }.reduce(0, +)
+    }
+
+    fileprivate func onEveryLoop<Result: Sendable>(
+        _ body: @escaping @Sendable (RoomRegistry) -> Result
+    ) async throws -> [Result] {
+        var results: [Result] = []
+        for shard in shards {
+            if shard.eventLoop.inEventLoop {
+                results.append(body(shard.registry.value))
+            } else {
+                results.append(try await shard.eventLoop.submit { body(shard.registry.value) }.get())
+            }
+        }
+        return results
+    }
+}
+
+extension LocalAdapter {
+    /// Closes every connected socket's Engine.IO session with a proper close, so that clients
+    /// reconnect at once (graceful shutdown).
+    public func closeAllSessions() async {
+        _ = try? await onEveryLoop { registry in
+            for socket in Array(registry.sockets.values) {
+                socket.engine.close(reason: .serverShutdown, notifyPeer: true)
+            }
+        }
+    }
+}

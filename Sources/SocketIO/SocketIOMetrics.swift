@@ -1,0 +1,24 @@
+import CoreMetrics
+
+/// The counters of the Socket.IO layer, made from an explicit factory so that each server
+/// (and each test) owns its registry instead of a process-wide bootstrap.
+public struct SocketIOMetrics: Sendable {
+    /// Sockets connected to the default namespace.
+    public let connections: Meter
+    /// Engine.IO messages received from clients.
+    public let packetsReceived: Counter
+    /// Packets written to single sockets plus broadcast deliveries.
+    public let packetsSent: Counter
+    /// Broadcasts handed to the adapter.
+    public let broadcasts: Counter
+    /// Broadcast deliveries that found their socket closed or its queue full.
+    public let deliveryErrors: Counter
+
+    public init(factory: any MetricsFactory) {
+        connections = Meter(label: "herald_connections", factory: factory)
+        packetsReceived = Counter(label: "herald_packets_received_total", factory: factory)
+        packetsSent = Counter(label: "herald_packets_sent_total", factory: factory)
+        broadcasts = Counter(label: "herald_broadcasts_total", factory: factory)
+        deliveryErrors = Counter(label: "herald_delivery_errors_total", factory: factory)
+    }
+}

@@ -1,0 +1,22 @@
+import EngineIO
+
+/// The product's hooks into the default namespace `/`.
+public protocol SocketIONamespace: Sendable {
+    /// What a successful CONNECT yields for `connect` (Herald: the verified token claims).
+    associatedtype Grant: Sendable
+
+    /// Decides a CONNECT from its auth payload and the handshake; a refusal becomes CONNECT_ERROR.
+    func authorize(auth: JSONValue?, handshake: HandshakeRequest) async -> Result<Grant, ConnectRefusal>
+
+    /// Runs on the socket's loop once the client has its CONNECT answer; returns the socket's delegate.
+    func connect(_ socket: SocketIOSocket, grant: Grant) -> any SocketDelegate
+}
+
+/// A refused CONNECT: the client receives `44{"message": ...}`.
+public struct ConnectRefusal: Error, Sendable, Equatable {
+    public var message: String
+
+    public init(_ message: String) {
+        self.message = message
+    }
+}

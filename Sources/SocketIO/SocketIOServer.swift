@@ -1,0 +1,33 @@
+import EngineIO
+import Logging
+import NIOCore
+
+/// The Socket.IO server of the default namespace on top of an `EngineServer`.
+public final class SocketIOServer<Namespace: SocketIONamespace>: Sendable {
+    public let adapter: LocalAdapter
+    let namespace: Namespace
+    let metrics: SocketIOMetrics
+    /// How long a session may stay without joining a namespace (Node's `connectTimeout`).
+    let connectTimeout: TimeAmount
+
+    public init(
+        namespace: Namespace,
+        adapter: LocalAdapter,
+        metrics: SocketIOMetrics,
+        connectTimeout: TimeAmount = .seconds(45)
+    ) {
+        self.namespace = namespace
+        self.adapter = adapter
+        self.metrics = metrics
+        self.connectTimeout = connectTimeout
+    }
+
+    /// Takes a new Engine.IO session; pass this as the `EngineServer`'s `onConnection`.
+    public func accept(_ engine: EngineSocket) {
+        engine.delegate = SocketIOConnection(
+            engine: engine,
+            server: self,
+            registry: adapter.registry(on: engine.eventLoop)
+        )
+    }
+}

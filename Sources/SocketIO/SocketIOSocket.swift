@@ -1,0 +1,108 @@
+import CoreMetrics
+import EngineIO
+import NIOCore
+
+/// What a product layer hears from its socket; called on the socket's event loop.
+public protocol SocketDelegate: AnyObject {
+    /// An EVENT from the client; `ack` is set when the client asked for an acknowledgement.
+    func socket(_ socket: SocketIOSocket, didReceiveEvent name: String, arguments: [JSONValue], ack: Acknowledgement?)
+    /// The socket left the namespace (client disconnect, transport close, ping timeout...).
+    func socket(_ socket: SocketIOSocket, didDisconnectWith reason: String)
+}
+
+/// The answer a client waits for; `send` it at most once.
+public struct Acknowledgement {
+    let id: Int
+    unowned let socket: SocketIOSocket
+
+    public func send(_ arguments: JSONValue...) {
+        socket.sendPacket(SocketIOPacket(kind: .ack, id: id, data: .array(arguments)))
+    }
+}
+
+/// A Socket.IO socket in the default namespace: its id, rooms and data.
+///
+/// Bound to its Engine.IO session's event loop; not Sendable.
+public final class SocketIOSocket {
+    /// The Socket.IO id (what `socket.id` shows in the client), not the Engine.IO session id.
+    public let id: String
+    public let namespace = "/"
+    public var handshake: HandshakeRequest { engine.handshake }
+    /// The Engine.IO transport in use right now.
+    public var transportName: TransportName { engine.transportName }
+    /// What `fetchSockets` reports for this socket (Herald puts `{userId}` there, SPEC 5.1).
+    public var data: JSONValue = .null
+    /// The rooms joined, not counting the implicit room named by `id`.
+    public private(set) var rooms: Set<String> = []
+    public var delegate: (any SocketDelegate)?
+    public private(set) var isConnected = true
+
+    let engine: EngineSocket
+    private let registry: RoomRegistry
+    private let metrics: SocketIOMetrics
+
+    init(id: String, engine: EngineSocket, registry: RoomRegistry, metrics: SocketIOMetrics) {
+        self.id = id
+        self.engine = engine
+        self.registry = registry
+        self.metrics = metrics
+    }
+
+    /// The event loop the socket lives on.
+    public var eventLoop: any EventLoop { engine.eventLoop }
+
+    public func join(_ room: String) {
+        guard isConnected, rooms.insert(room).inserted else { return }
+        registry.join(self, room: room)
+    }
+
+    public func leave(_ room: String) {
+        guard rooms.remove(room) != nil else { return }
+        registry.leave(self, room: room)
+    }
+
+    /// Emits an event to this socket alone.
+    public func emit(_ event: String, _ arguments: JSONValue...) {
+        sendPacket(.event(event, arguments))
+    }
+
+    func sendPacket(_ packet: SocketIOPacket) {
+        guard isConnected else { return }
+        metrics.packetsSent.increment()
+        engine.send(text: packet.encoded)
+    }
+
+    /// Writes a broadcast prepared once for all its recipients.
+    func send(_ message: PreparedMessage) {
+        guard isConnected, !engine.isClosed else {
+            metrics.deliveryErrors.increment()
+            return
+        }
+        engine.send(message)
+    }
+
+    /// Server-side disconnect: tells the client (which then does not reconnect by itself) and
+    /// optionally closes the underlying connection.
+    public func disconnect(closeConnection: Bool = false) {
+        guard isConnected else { return }
+        sendPacket(SocketIOPacket(kind: .disconnect))
+        didDisconnect(reason: "server namespace disconnect")
+        if closeConnection { engine.close(reason: .forcedClose) }
+    }
+
+    /// Leaves every room at once and tells the delegate.
+    func didDisconnect(reason: String) {
+        guard isConnected else { return }
+        isConnected = false
+        registry.remove(self)
+        rooms.removeAll()
+        metrics.connections.decrement()
+        let delegate = self.delegate
+        self.delegate = nil
+        delegate?.socket(self, didDisconnectWith: reason)
+    }
+
+    var details: SocketDetails {
+        SocketDetails(id: id, rooms: rooms.union([id]), data: data)
+    }
+}

@@ -1,0 +1,122 @@
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import EngineIO
+
+/// A transport that records what the session sends.
+final class RecordingTransport: EngineTransport {
+    let name: TransportName
+    var sent: [EnginePacket] = []
+    var prepared: [PreparedMessage] = []
+    var closed: Bool?
+
+    init(_ name: TransportName) { self.name = name }
+
+    func send(_ packet: EnginePacket) { sent.append(packet) }
+    func send(_ message: PreparedMessage) { prepared.append(message) }
+    func close(notifyPeer: Bool) { closed = notifyPeer }
+}
+
+final class RecordingDelegate: EngineSocketDelegate {
+    var texts: [String] = []
+    var closeReason: EngineCloseReason?
+
+    func engineSocket(_ socket: EngineSocket, didReceiveText text: String) { texts.append(text) }
+    func engineSocket(_ socket: EngineSocket, didReceiveBinary data: ByteBuffer) {}
+    func engineSocket(_ socket: EngineSocket, didCloseWith reason: EngineCloseReason) { closeReason = reason }
+}
+
+@Suite struct EngineSocketTests {
+    let loop = EmbeddedEventLoop()
+
+    func makeSocket(_ transport: any EngineTransport) -> (EngineSocket, RecordingDelegate) {
+        var configuration = EngineConfiguration()
+        configuration.pingInterval = .seconds(25)
+        configuration.pingTimeout = .seconds(20)
+        let socket = EngineSocket(
+            id: "sid", eventLoop: loop, handshake: .init(), configuration: configuration, transport: transport
+        ) { _ in }
+        let delegate = RecordingDelegate()
+        socket.delegate = delegate
+        return (socket, delegate)
+    }
+
+    @Test func opensThenPingsAndClosesASilentClient() {
+        let transport = RecordingTransport(.websocket)
+        let (socket, delegate) = makeSocket(transport)
+        socket.open(upgrades: [])
+        #expect(transport.sent.count == 1)
+        loop.advanceTime(by: .seconds(25))
+        #expect(transport.sent.last == .ping(""))
+        loop.advanceTime(by: .seconds(19))
+        #expect(delegate.closeReason == nil)
+        loop.advanceTime(by: .seconds(1))
+        #expect(delegate.closeReason == .pingTimeout)
+        #expect(socket.isClosed)
+        #expect(transport.closed == false)
+    }
+
+    @Test func aClientThatPongsStays() {
+        let transport = RecordingTransport(.websocket)
+        let (socket, delegate) = makeSocket(transport)
+        socket.open(upgrades: [])
+        // The next ping comes pingInterval after the pong, as in the Node server.
+        for _ in 0..<5 {
+            loop.advanceTime(by: .seconds(26))
+            #expect(transport.sent.last == .ping(""))
+            socket.receive(.pong(""), from: transport)
+        }
+        #expect(delegate.closeReason == nil)
+        #expect(transport.sent.filter { $0 == .ping("") }.count == 5)
+    }
+
+    @Test func messagesReachTheDelegateAndCloseEndsTheSession() {
+        let transport = RecordingTransport(.websocket)
+        let (socket, delegate) = makeSocket(transport)
+        socket.receive(.message("2[\"x\"]"), from: transport)
+        socket.receive(.message("ignored"), from: RecordingTransport(.websocket))
+        #expect(delegate.texts == ["2[\"x\"]"])
+        socket.receive(.close, from: transport)
+        #expect(delegate.closeReason == .transportClose)
+        socket.send(text: "after close")
+        #expect(transport.sent.isEmpty)
+    }
+
+    @Test func upgradeFromPollingToWebSocket() {
+        let polling = PollingTransport(eventLoop: loop, maxQueuedBytes: 1 << 20)
+        let (socket, _) = makeSocket(polling)
+        polling.socket = socket
+        let probe = RecordingTransport(.websocket)
+        #expect(socket.beginUpgrade(to: probe))
+        #expect(!socket.beginUpgrade(to: RecordingTransport(.websocket)))
+        socket.receive(.ping("probe"), from: probe)
+        #expect(probe.sent == [.pong("probe")])
+        socket.send(text: "queued while upgrading")
+        socket.receive(.upgrade, from: probe)
+        #expect(socket.transportName == .websocket)
+        // The noop that released the poll and the message are handed to the WebSocket in order.
+        #expect(probe.sent == [.pong("probe"), .noop, .message("queued while upgrading")])
+        socket.send(text: "after")
+        #expect(probe.sent.last == .message("after"))
+    }
+
+    @Test func aProbeThatNeverUpgradesIsDropped() {
+        let polling = PollingTransport(eventLoop: loop, maxQueuedBytes: 1 << 20)
+        let (socket, delegate) = makeSocket(polling)
+        let probe = RecordingTransport(.websocket)
+        #expect(socket.beginUpgrade(to: probe))
+        loop.advanceTime(by: .seconds(10))
+        #expect(probe.closed == false)
+        #expect(socket.transportName == .polling)
+        #expect(delegate.closeReason == nil)
+    }
+
+    @Test func anOverfullPollingQueueClosesTheSession() {
+        let polling = PollingTransport(eventLoop: loop, maxQueuedBytes: 100)
+        let (socket, delegate) = makeSocket(polling)
+        polling.socket = socket
+        for _ in 0..<10 { socket.send(text: String(repeating: "x", count: 20)) }
+        #expect(delegate.closeReason == .transportError)
+    }
+}

@@ -1,0 +1,68 @@
+import Foundation
+import JWTKit
+import Testing
+
+@testable import HeraldAuth
+
+@Suite struct TokenAuthorityTests {
+    let secret = "unit-test-secret-of-some-length"
+
+    @Test func signedTokensVerify() async throws {
+        let authority = await TokenAuthority(secret: secret)
+        for identity in [
+            Identity(userId: "g1", role: .guest),
+            Identity(userId: "s1", role: .restaurant, restaurantId: "r1"),
+            Identity(userId: "a1", role: .admin),
+        ] {
+            let token = try await authority.sign(identity, ttl: 60)
+            #expect(try await authority.verify(token).get() == identity)
+        }
+    }
+
+    /// A token signed by another implementation (Python's hmac, secret "short") verifies: short
+    /// secrets are zero-padded, which leaves HMAC-SHA256 unchanged.
+    @Test func tokenFromAnotherSignerWithShortSecret() async throws {
+        let token = "eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIiOiAidmVjdG9yLXVzZXIiLCAicm9sZSI6ICJyZXN0YXVyYW50IiwgInJlc3RhdXJhbnRJZCI6ICJyLTQyIiwgImV4cCI6IDQxMDI0NDQ4MDB9.UNmkPz9NBIe8KJh6CSO281zwXNETNhvolEQjQHl2000"
+        let authority = await TokenAuthority(secret: "short")
+        #expect(try await authority.verify(token).get() == Identity(userId: "vector-user", role: .restaurant, restaurantId: "r-42"))
+        #expect(await TokenAuthority(secret: "shorter").verify(token) == .failure(.invalidSignature))
+    }
+
+    @Test func refusals() async throws {
+        let authority = await TokenAuthority(secret: secret)
+        let other = await TokenAuthority(secret: secret + "-other")
+        #expect(await authority.verify(nil) == .failure(.missingToken))
+        #expect(await authority.verify("") == .failure(.missingToken))
+        #expect(await authority.verify("abc") == .failure(.malformedToken))
+        #expect(await authority.verify("a.b.c") == .failure(.malformedToken))
+        let foreign = try await other.sign(Identity(userId: "g", role: .guest), ttl: 60)
+        #expect(await authority.verify(foreign) == .failure(.invalidSignature))
+        let expired = try await authority.sign(Identity(userId: "g", role: .guest), ttl: -120)
+        #expect(await authority.verify(expired) == .failure(.expired))
+    }
+
+    @Test func claimsChecks() async throws {
+        let authority = await TokenAuthority(secret: secret)
+        let unknownRole = try await sign(authority, HeraldClaims(sub: "u", role: "chef", exp: .init(value: .distantFuture)))
+        #expect(await authority.verify(unknownRole) == .failure(.unknownRole("chef")))
+        let noRestaurant = try await sign(authority, HeraldClaims(sub: "u", role: "restaurant", exp: .init(value: .distantFuture)))
+        #expect(await authority.verify(noRestaurant) == .failure(.missingRestaurant))
+        let noExpiry = try await sign(authority, HeraldClaims(sub: "u", role: "guest", exp: nil))
+        #expect(await authority.verify(noExpiry) == .failure(.missingExpiry))
+        let guestWithRestaurant = try await sign(
+            authority, HeraldClaims(sub: "u", role: "guest", restaurantId: "r", exp: .init(value: .distantFuture)))
+        #expect(try await authority.verify(guestWithRestaurant).get().restaurantId == nil)
+    }
+
+    private func sign(_ authority: TokenAuthority, _ claims: HeraldClaims) async throws -> String {
+        try await authority.keysForTesting.sign(claims)
+    }
+
+    @Test func bearerHeader() {
+        #expect(TokenAuthority.bearerToken("Bearer abc") == "abc")
+        #expect(TokenAuthority.bearerToken("bearer  abc") == "abc")
+        #expect(TokenAuthority.bearerToken("Basic abc") == nil)
+        #expect(TokenAuthority.bearerToken("Bearer") == nil)
+        #expect(TokenAuthority.bearerToken(nil) == nil)
+    }
+}

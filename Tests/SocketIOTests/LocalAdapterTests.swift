@@ -1,0 +1,135 @@
+import CoreMetrics
+import Logging
+import NIOCore
+import NIOEmbedded
+import Testing
+
+@testable import EngineIO
+@testable import SocketIO
+
+/// A transport that keeps what a socket was sent.
+final class SinkTransport: EngineTransport {
+    let name = TransportName.websocket
+    var packets: [EnginePacket] = []
+    var frames: [ByteBuffer] = []
+
+    func send(_ packet: EnginePacket) { packets.append(packet) }
+    func send(_ message: PreparedMessage) { frames.append(message.webSocketFrame) }
+    func close(notifyPeer: Bool) {}
+}
+
+/// An adapter on one embedded event loop with sockets made by hand.
+final class AdapterFixture {
+    let loop = EmbeddedEventLoop()
+    let metrics = SocketIOMetrics(factory: NOOPMetricsHandler.instance)
+    let adapter: LocalAdapter
+    var sinks: [String: SinkTransport] = [:]
+    var sockets: [String: SocketIOSocket] = [:]
+
+    init() {
+        adapter = LocalAdapter(group: loop, metrics: metrics, logger: Logger(label: "test"))
+    }
+
+    var registry: RoomRegistry { adapter.registry(on: loop) }
+
+    @discardableResult
+    func socket(_ id: String, rooms: [String]) -> SocketIOSocket {
+        let sink = SinkTransport()
+        let engine = EngineSocket(
+            id: "e-\(id)", eventLoop: loop, handshake: .init(), configuration: .init(), transport: sink
+        ) { _ in }
+        let socket = SocketIOSocket(id: id, engine: engine, registry: registry, metrics: metrics)
+        registry.add(socket)
+        rooms.forEach(socket.join)
+        sinks[id] = sink
+        sockets[id] = socket
+        return socket
+    }
+
+    func frameCounts() -> [String: Int] {
+        sinks.mapValues(\.frames.count).filter { $0.value > 0 }
+    }
+
+    func broadcast(_ options: BroadcastOptions) async throws {
+        try await adapter.broadcast(.event("points_added", [["amount": 5]]), options: options)
+        loop.run()
+    }
+}
+
+@Suite struct LocalAdapterTests {
+    @Test func roomsUnionOncePerSocket() async throws {
+        let fixture = AdapterFixture()
+        fixture.socket("a", rooms: ["guest:g", "user:g"])
+        fixture.socket("b", rooms: ["restaurant:r"])
+        fixture.socket("c", rooms: ["guest:other"])
+        fixture.socket("d", rooms: ["guest:g", "restaurant:r"])
+        try await fixture.broadcast(BroadcastOptions(rooms: ["guest:g", "restaurant:r", "user:g"]))
+        #expect(fixture.frameCounts() == ["a": 1, "b": 1, "d": 1])
+    }
+
+    @Test func exceptAndEveryone() async throws {
+        let fixture = AdapterFixture()
+        fixture.socket("a", rooms: ["admin"])
+        fixture.socket("b", rooms: ["guest:g"])
+        fixture.socket("c", rooms: [])
+        try await fixture.broadcast(BroadcastOptions(except: ["admin"]))
+        #expect(fixture.frameCounts() == ["b": 1, "c": 1])
+        try await fixture.broadcast(BroadcastOptions(rooms: ["guest:g", "admin"], except: ["b"]))
+        #expect(fixture.frameCounts() == ["a": 1, "b": 1, "c": 1])
+    }
+
+    /// A socket id names a room that holds only that socket, as in Socket.IO.
+    @Test func socketIDIsARoom() async throws {
+        let fixture = AdapterFixture()
+        fixture.socket("a", rooms: [])
+        fixture.socket("b", rooms: [])
+        try await fixture.broadcast(BroadcastOptions(rooms: ["b"]))
+        #expect(fixture.frameCounts() == ["b": 1])
+    }
+
+    /// The frame is encoded once: every recipient is handed the very same bytes.
+    @Test func oneEncodingForEveryRecipient() async throws {
+        let fixture = AdapterFixture()
+        for index in 0..<5 { fixture.socket("s\(index)", rooms: ["restaurant:r"]) }
+        try await fixture.broadcast(BroadcastOptions(rooms: ["restaurant:r"]))
+        let frames = fixture.sinks.values.flatMap(\.frames)
+        #expect(frames.count == 5)
+        let addresses = Set(frames.map { $0.withUnsafeReadableBytes { Int(bitPattern: $0.baseAddress) } })
+        #expect(addresses.count == 1)
+        var frame = frames[0]
+        frame.moveReaderIndex(forwardBy: 2)
+        #expect(String(buffer: frame) == #"42["points_added",{"amount":5}]"#)
+    }
+
+    @Test func disconnectLeavesEveryRoom() async throws {
+        let fixture = AdapterFixture()
+        let socket = fixture.socket("a", rooms: ["guest:g", "user:g", "restaurant:r"])
+        fixture.socket("b", rooms: ["guest:g"])
+        #expect(fixture.registry.membershipCount == 4)
+        socket.didDisconnect(reason: "transport close")
+        #expect(fixture.registry.membershipCount == 1)
+        #expect(Set(fixture.registry.roomNames) == ["guest:g"])
+        #expect(fixture.registry.socketCount == 1)
+        try await fixture.broadcast(BroadcastOptions(rooms: ["guest:g", "b"]))
+        #expect(fixture.frameCounts() == ["b": 1])
+    }
+
+    @Test func remoteJoinLeaveFetchAndDisconnect() async throws {
+        let fixture = AdapterFixture()
+        fixture.socket("a", rooms: ["guest:g"])
+        fixture.socket("b", rooms: ["guest:h"])
+        fixture.socket("c", rooms: ["admin"])
+        try await fixture.adapter.addSockets(BroadcastOptions(rooms: ["guest:g", "guest:h"]), rooms: ["restaurant:r"])
+        #expect(fixture.sockets["a"]!.rooms == ["guest:g", "restaurant:r"])
+        let fetched = try await fixture.adapter.fetchSockets(BroadcastOptions(rooms: ["restaurant:r"]))
+        #expect(Set(fetched.map(\.id)) == ["a", "b"])
+        #expect(fetched.first { $0.id == "a" }?.rooms == ["a", "guest:g", "restaurant:r"])
+        try await fixture.adapter.delSockets(BroadcastOptions(rooms: ["guest:h"]), rooms: ["restaurant:r"])
+        #expect(fixture.sockets["b"]!.rooms == ["guest:h"])
+        try await fixture.adapter.disconnectSockets(BroadcastOptions(rooms: ["admin"]), close: false)
+        #expect(!fixture.sockets["c"]!.isConnected)
+        #expect(fixture.sinks["c"]!.packets == [.message("1")])
+        #expect(try await fixture.adapter.socketCount() == 2)
+        #expect(try await fixture.adapter.serverCount() == 1)
+    }
+}

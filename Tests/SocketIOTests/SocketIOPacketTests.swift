@@ -1,0 +1,67 @@
+import Testing
+
+@testable import SocketIO
+
+@Suite struct SocketIOPacketTests {
+    @Test(arguments: [
+        ("0", SocketIOPacket(kind: .connect)),
+        ("0{\"token\":\"t\"}", SocketIOPacket(kind: .connect, data: ["token": "t"])),
+        ("0/admin,", SocketIOPacket(kind: .connect, namespace: "/admin")),
+        ("0/admin,{\"a\":1}", SocketIOPacket(kind: .connect, namespace: "/admin", data: ["a": 1])),
+        ("1", SocketIOPacket(kind: .disconnect)),
+        ("1/admin,", SocketIOPacket(kind: .disconnect, namespace: "/admin")),
+        ("2[\"hello\",1]", SocketIOPacket.event("hello", [1])),
+        ("212[\"hello\"]", SocketIOPacket.event("hello", [], id: 12)),
+        ("2/chat,7[\"m\",{\"x\":null}]", SocketIOPacket.event("m", [["x": nil]], namespace: "/chat", id: 7)),
+        ("312[{\"ok\":true}]", SocketIOPacket(kind: .ack, id: 12, data: [["ok": true]])),
+        ("4{\"message\":\"no\"}", SocketIOPacket(kind: .connectError, data: ["message": "no"])),
+        ("51-[\"up\",{\"_placeholder\":true,\"num\":0}]",
+         SocketIOPacket(kind: .binaryEvent, data: ["up", ["_placeholder": true, "num": 0]], attachments: 1)),
+        ("62-/x,3[1,2]", SocketIOPacket(kind: .binaryAck, namespace: "/x", id: 3, data: [1, 2], attachments: 2)),
+    ])
+    func roundTrip(_ text: String, _ packet: SocketIOPacket) throws {
+        #expect(try SocketIOPacket(decoding: text) == packet)
+        let reencoded = try SocketIOPacket(decoding: packet.encoded)
+        #expect(reencoded == packet)
+    }
+
+    @Test(arguments: [
+        ("", SocketIOProtocolError.invalidPacketType),
+        ("7", .invalidPacketType),
+        ("x", .invalidPacketType),
+        ("2[", .invalidJSON),
+        ("2[\"a\"", .invalidJSON),
+        ("2{\"a\":1}", .invalidPayload),
+        ("2[]", .invalidPayload),
+        ("2[1,2]", .invalidPayload),
+        ("2[\"connect\"]", .invalidPayload),
+        ("2[\"disconnect\"]", .invalidPayload),
+        ("2", .invalidPayload),
+        ("0[1]", .invalidPayload),
+        ("0\"s\"", .invalidPayload),
+        ("1{}", .invalidPayload),
+        ("3{}", .invalidPayload),
+        ("5[\"a\"]", .invalidAttachments),
+        ("5x-[\"a\"]", .invalidAttachments),
+        ("5999-[\"a\"]", .invalidAttachments),
+        ("21234567890123456[\"a\"]", .invalidAckID),
+    ])
+    func rejects(_ text: String, _ error: SocketIOProtocolError) {
+        #expect(throws: error) { try SocketIOPacket(decoding: text) }
+    }
+
+    @Test func eventAccessors() throws {
+        let packet = try SocketIOPacket(decoding: "2[\"subscribe\",{\"channel\":\"guest:g\"}]")
+        #expect(packet.eventName == "subscribe")
+        #expect(packet.eventArguments == [["channel": "guest:g"]])
+    }
+
+    @Test func jsonNumbersPrintLikeJavaScript() {
+        #expect(JSONValue.number(3).jsonString == "3")
+        #expect(JSONValue.number(1.5).jsonString == "1.5")
+        #expect(JSONValue.number(1_732_000_000_000).jsonString == "1732000000000")
+        #expect(JSONValue.array(["a/b", nil, true]).jsonString == #"["a/b",null,true]"#)
+        #expect(JSONValue(parsing: "{\"a\":[1,\"x\",false,null]}") == ["a": [1, "x", false, nil]])
+        #expect(JSONValue(parsing: "{") == nil)
+    }
+}
