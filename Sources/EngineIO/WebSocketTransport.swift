@@ -157,8 +157,11 @@ final class EngineWebSocketHandler: ChannelInboundHandler, RemovableChannelHandl
         guard !closing, let context else { return }
         var data = context.channel.allocator.buffer(capacity: 2)
         data.write(webSocketErrorCode: code)
-        write(WebSocketFrame(fin: true, opcode: .connectionClose, data: data))
         closing = true
-        context.close(promise: nil)
+        // Close once the close frame is out, so the client learns why.
+        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
+        context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { _ in
+            context.close(promise: nil)
+        }
     }
 }

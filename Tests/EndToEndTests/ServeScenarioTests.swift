@@ -9,7 +9,7 @@ import Testing
 @Suite(.serialized) struct ServeScenarioTests {
     @Test(arguments: [
         "connect_default", "connect_websocket", "connect_polling", "auth_header", "auth_failures",
-        "automatic_rooms", "subscribe_matrix", "broadcast_once", "disconnect_cleanup", "malformed_input",
+        "namespaces_and_order", "automatic_rooms", "subscribe_matrix", "broadcast_once", "disconnect_cleanup", "malformed_input",
         "event_flood", "flood_disconnect",
     ])
     func scenario(_ name: String) async throws {

@@ -113,6 +113,33 @@ def auth_failures(args):
     expect(values.get("herald_connections", 0) == 0, f"refused sockets joined: {values}")
 
 
+@scenario
+def namespaces_and_order(args):
+    """Only `/` exists; events before CONNECT or for a namespace the socket is not in are ignored."""
+    sub, token = guest(args)
+    raw = RawSocket(args.url)
+    raw.ws.send('421["subscribe",{"channel":"guest:%s"}]' % sub)  # before CONNECT: ignored
+    raw.ws.send("40/orders," + '{"token":"%s"}' % token)
+    expect(raw.recv() == '44/orders,{"message":"Invalid namespace"}', "unknown namespace")
+    raw.ws.send('42/orders,7["subscribe",{"channel":"guest:%s"}]' % sub)  # not in it: ignored
+    expect(raw.connect(token).startswith('40{"sid":'), "CONNECT to / after the refusal")
+    raw.ws.send('423["subscribe",{"channel":"guest:%s"}]' % sub)
+    answers = []
+    while not answers or not answers[-1].startswith("43"):
+        answers.append(raw.recv())
+    acks = [a for a in answers if a.startswith("43")]
+    expect(acks == ['433[{"ok":true,"channel":"guest:%s"}]' % sub], f"only the ack of id 3: {answers}")
+    client = Client(args.url, token)
+    client.sio.connect(args.url, auth={"token": token}, namespaces=["/"], wait_timeout=5)
+    try:
+        other = Client(args.url, token)
+        other.sio.connect(args.url, auth={"token": token}, namespaces=["/admin"], wait_timeout=5)
+        raise AssertionError("connected to /admin")
+    except socketio.exceptions.ConnectionError:
+        pass
+    client.disconnect()
+
+
 # Rooms and authorization
 
 @scenario
