@@ -20,6 +20,10 @@ import Testing
         try await run("heartbeat_timeout", nodeArguments: ["--ping-interval", "500", "--ping-timeout", "500"])
     }
 
+    @Test func corsOrigins() async throws {
+        try await run("cors", nodeArguments: ["--cors-origin", "https://app.example"])
+    }
+
     private func run(_ name: String, nodeArguments: [String] = []) async throws {
         let node = try await HeraldNode.start(arguments: nodeArguments)
         let outcome = try await PythonPeer.run("scenarios.py", [name, "--url", node.url, "--secret", node.secret])

@@ -74,6 +74,35 @@ def connect_polling(args):
     client.disconnect()
 
 
+@scenario
+def cors(args):
+    """The node runs with --cors-origin https://app.example: that origin is allowed, others refused."""
+    base = args.url + "/socket.io/"
+    query = {"EIO": "4", "transport": "polling"}
+    preflight = requests.options(base, params=query, timeout=5, headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    expect(preflight.status_code == 204, preflight.status_code)
+    expect(preflight.headers.get("Access-Control-Allow-Origin") == "https://app.example", preflight.headers)
+    expect("POST" in preflight.headers.get("Access-Control-Allow-Methods", ""), preflight.headers)
+    allowed = requests.get(base, params=query, timeout=5, headers={"Origin": "https://app.example"})
+    expect(allowed.status_code == 200 and allowed.headers.get("Access-Control-Allow-Origin") == "https://app.example",
+           allowed.headers)
+    foreign = requests.get(base, params=query, timeout=5, headers={"Origin": "https://evil.example"})
+    expect(foreign.status_code == 403 and "Access-Control-Allow-Origin" not in foreign.headers, foreign.headers)
+    try:
+        websocket_client = __import__("websocket")
+        websocket_client.create_connection(args.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket",
+                                           timeout=5, origin="https://evil.example")
+        raise AssertionError("a WebSocket from a foreign origin was accepted")
+    except websocket_client.WebSocketBadStatusException as error:
+        expect(error.status_code == 403, error.status_code)
+    sub, token = guest(args)
+    client = Client(args.url, token, headers={"Origin": "https://app.example"}).connect()
+    check_connected(client, sub, "guest", [f"user:{sub}", f"guest:{sub}"])
+    client.disconnect()
+
+
 # Authentication
 
 @scenario
