@@ -1,6 +1,7 @@
 """End-to-end scenarios against a running Herald node, driven by python-socketio and raw
 Engine.IO. Usage: scenarios.py NAME --url URL --secret SECRET. Exit 0 means the scenario held."""
 import argparse
+import json
 import socket
 import sys
 import time
@@ -156,8 +157,8 @@ def namespaces_and_order(args):
     answers = []
     while not answers or not answers[-1].startswith("43"):
         answers.append(raw.recv())
-    acks = [a for a in answers if a.startswith("43")]
-    expect(acks == ['433[{"ok":true,"channel":"guest:%s"}]' % sub], f"only the ack of id 3: {answers}")
+    acks = [(a[:3], json.loads(a[3:])) for a in answers if a.startswith("43")]
+    expect(acks == [("433", [{"ok": True, "channel": f"guest:{sub}"}])], f"only the ack of id 3: {answers}")
     client = Client(args.url, token)
     client.sio.connect(args.url, auth={"token": token}, namespaces=["/"], wait_timeout=5)
     try:
