@@ -1,3 +1,4 @@
+import HTTPServer
 import NIOHTTP1
 
 /// The HTTP refusals of the Engine.IO server, with the codes and messages of the Node server.

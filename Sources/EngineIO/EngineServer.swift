@@ -1,4 +1,5 @@
 import ExtrasBase64
+import HTTPServer
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
@@ -9,7 +10,7 @@ import NIOWebSocket
 ///
 /// Shared by every event loop. Only polling sessions are kept in its table (a polling request
 /// names its session by `sid`); a WebSocket session belongs to its connection alone.
-public final class EngineServer: Sendable {
+public final class EngineServer: HTTPEndpoint {
     public let configuration: EngineConfiguration
     public let path: String
     private let logger: Logger
@@ -34,13 +35,16 @@ public final class EngineServer: Sendable {
         requestPath == path || requestPath + "/" == path
     }
 
+    /// A polling POST may carry up to `maxPayload` bytes.
+    public var maxBodySize: Int { configuration.maxPayload }
+
     /// The number of long-polling sessions (for tests and metrics).
     public var pollingSessionCount: Int { sessions.withLockedValue { $0.count } }
 
     // MARK: HTTP long-polling
 
     /// Answers an HTTP request to the endpoint; `body` is the complete request body.
-    public func handle(request: HTTPRequestHead, body: ByteBuffer, channel: any Channel) {
+    public func handle(head request: HTTPRequestHead, body: ByteBuffer, channel: any Channel) {
         let origin = request.headers.first(name: "origin")
         let responder = makeResponder(channel: channel, request: request, origin: origin)
         if request.method == .OPTIONS {
@@ -166,7 +170,7 @@ public final class EngineServer: Sendable {
         )
     }
 
-    /// A refused upgrade falls through to `handle(request:)`, which answers the Engine.IO error.
+    /// A refused upgrade falls through to `handle(head:body:channel:)`, which answers the Engine.IO error.
     private func shouldUpgrade(_ head: HTTPRequestHead) -> Bool {
         guard handles(path: head.uri.split(separator: "?", maxSplits: 1).first ?? "") else { return false }
         let query = QueryItems(uri: head.uri)

@@ -1,4 +1,5 @@
 import NIOCore
+import HTTPServer
 import NIOHTTP1
 
 /// A packet waiting for the client's next long-poll.

@@ -25,12 +25,8 @@ struct GatewayCommand: AsyncParsableCommand {
         let logger = Logger(label: "herald")
         let authority = await TokenAuthority(secret: options.resolvedSecret ?? "")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let server = GatewayServer(
-            configuration: try options.gatewayConfiguration(),
-            group: group,
-            authority: authority,
-            logger: logger
-        )
+        let assembly = try GatewayAssembly(options: options, group: group, authority: authority, logger: logger)
+        let server = try assembly.server(options: options, group: group, endpoints: [], logger: logger)
         try await NodeRunner.run([server], group: group, logger: logger)
     }
 }

@@ -16,7 +16,6 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         try options.bootstrapLogging()
         let logger = Logger(label: "herald")
-        let configuration = try options.gatewayConfiguration()
         let secret: String
         var demoToken = false
         if let given = options.resolvedSecret {
@@ -32,7 +31,8 @@ struct Serve: AsyncParsableCommand {
             print(token)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let server = GatewayServer(configuration: configuration, group: group, authority: authority, logger: logger)
+        let assembly = try GatewayAssembly(options: options, group: group, authority: authority, logger: logger)
+        let server = try assembly.server(options: options, group: group, endpoints: [], logger: logger)
         try await NodeRunner.run([server], group: group, logger: logger)
     }
 }

@@ -81,15 +81,6 @@ struct ServerOptions: ParsableArguments {
         return configuration
     }
 
-    func gatewayConfiguration() throws -> GatewayConfiguration {
-        GatewayConfiguration(
-            host: resolvedHost,
-            port: try resolvedPort(),
-            nodeId: resolvedNodeId,
-            engine: try resolvedEngineConfiguration()
-        )
-    }
-
     /// Sends swift-log's lines to standard output at the chosen level.
     func bootstrapLogging() throws {
         let level = try resolvedLogLevel()

@@ -1,14 +1,17 @@
 import Foundation
+import EngineIO
 import Gateway
+import HTTPServer
 import HeraldAuth
 import HeraldTesting
 import Logging
+import Prometheus
 import NIOCore
 import NIOPosix
 import SocketIO
 import Testing
 
-/// The broadcast engine with real clients: a `GatewayServer` runs in this process (the same
+/// The broadcast engine with real clients: a `GatewayNode` runs in this process (the same
 /// type `herald serve` runs) so the test can call its adapter directly, while python-socketio
 /// clients listen over WebSocket and long-polling.
 @Suite struct InProcessBroadcastTests {
@@ -16,10 +19,20 @@ import Testing
         let secret = "in-process-\(UUID().uuidString)"
         let prefix = "p\(UUID().uuidString.prefix(8))"
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
-        let server = GatewayServer(
-            configuration: GatewayConfiguration(host: "127.0.0.1", port: 0, nodeId: "in-process"),
+        let gateway = GatewayNode(
+            nodeId: "in-process",
+            engine: EngineConfiguration(),
             group: group,
             authority: await TokenAuthority(secret: secret),
+            notifications: MemoryNotificationStore(),
+            registry: PrometheusCollectorRegistry(),
+            logger: Logger(label: "test")
+        )
+        let server = HTTPNodeServer(
+            configuration: .init(host: "127.0.0.1", port: 0),
+            group: group,
+            endpoints: [gateway.engine],
+            upgraders: { gateway.upgraders() },
             logger: Logger(label: "test")
         )
         let running = Task { try await server.run() }
@@ -32,7 +45,7 @@ import Testing
             TestPaths.scenario("listeners.py"), "--url", "http://127.0.0.1:\(port)", "--secret", secret, "--prefix", prefix,
         ])
         _ = try await peer.waitForLine(containing: "ready")
-        let adapter = server.adapter
+        let adapter = gateway.adapter
         try await adapter.broadcast(.event("points_added", [["n": 1]]),
                                     options: BroadcastOptions(rooms: ["guest:\(prefix)-g1", "restaurant:\(prefix)-r1"]))
         try await adapter.broadcast(.event("system_alert", [["n": 2]]), options: BroadcastOptions(rooms: ["admin"]))

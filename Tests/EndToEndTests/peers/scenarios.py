@@ -349,8 +349,11 @@ def malformed_input(args):
     expect_closed(raw, "text while attachments are awaited")
 
     raw = RawSocket(args.url)
-    raw.ws.send("4" + "x" * 1_100_000)
-    expect_closed(raw, "oversized frame")
+    try:
+        raw.ws.send("4" + "x" * 1_100_000)
+        expect_closed(raw, "oversized frame")
+    except ConnectionError:
+        pass  # closed by the server before the frame was even sent whole
 
     # A binary event with its attachment is parsed without harm and ignored.
     raw = RawSocket(args.url)

@@ -1,0 +1,56 @@
+import EngineIO
+import HTTPServer
+import HeraldAuth
+import Logging
+import NIOCore
+import NIOHTTP1
+import Prometheus
+import SocketIO
+
+/// The gateway part of a node: Socket.IO over Engine.IO at `/socket.io/`, its adapter and metrics.
+///
+/// It is composed into an `HTTPNodeServer` (with the points API under `herald serve`).
+public final class GatewayNode: Sendable {
+    public let nodeId: String
+    public let adapter: LocalAdapter
+    public let metrics: GatewayMetrics
+    public let engine: EngineServer
+
+    public init(
+        nodeId: String,
+        engine configuration: EngineConfiguration,
+        group: any EventLoopGroup,
+        authority: TokenAuthority,
+        notifications: any NotificationStore,
+        registry: PrometheusCollectorRegistry,
+        logger: Logger
+    ) {
+        let metrics = GatewayMetrics(registry: registry)
+        let adapter = LocalAdapter(group: group, metrics: metrics.socketIO, logger: logger)
+        let namespace = GatewayNamespace(
+            authority: authority,
+            nodeId: nodeId,
+            broadcaster: adapter,
+            notifications: notifications,
+            logger: logger
+        )
+        let socketIO = SocketIOServer(namespace: namespace, adapter: adapter, metrics: metrics.socketIO)
+        self.nodeId = nodeId
+        self.adapter = adapter
+        self.metrics = metrics
+        self.engine = EngineServer(configuration: configuration, logger: logger) { socketIO.accept($0) }
+    }
+
+    /// The WebSocket upgrader of `/socket.io/`.
+    public func upgraders() -> [any HTTPServerProtocolUpgrader & Sendable] {
+        [engine.makeUpgrader()]
+    }
+
+    /// Closes every session with a proper close so clients reconnect at once (graceful shutdown).
+    public func closeSessions() async {
+        engine.closePollingSessions()
+        await adapter.closeAllSessions()
+        // Gives the close frames a moment to leave before the event loops stop.
+        try? await Task.sleep(for: .milliseconds(200))
+    }
+}

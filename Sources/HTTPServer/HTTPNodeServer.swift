@@ -1,0 +1,92 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+
+/// A node's listener: HTTP/1.1 with optional WebSocket upgrades, requests routed to endpoints.
+///
+/// A swift-service-lifecycle `Service`: `run` serves until graceful shutdown, stops accepting,
+/// then runs `onShutdown` (which closes sessions properly so clients reconnect elsewhere at once).
+public final class HTTPNodeServer: Service {
+    public struct Configuration: Sendable {
+        public var host: String
+        public var port: Int
+        /// Bytes queued for a connection that does not read before it is closed (SPEC 5.2).
+        public var maxQueuedBytes: Int
+
+        public init(host: String, port: Int, maxQueuedBytes: Int = 1 << 20) {
+            self.host = host
+            self.port = port
+            self.maxQueuedBytes = maxQueuedBytes
+        }
+    }
+
+    private let configuration: Configuration
+    private let group: any EventLoopGroup
+    private let endpoints: [any HTTPEndpoint]
+    private let makeUpgraders: @Sendable () -> [any HTTPServerProtocolUpgrader & Sendable]
+    private let onShutdown: @Sendable () async -> Void
+    private let logger: Logger
+    private let address = NIOLockedValueBox<SocketAddress?>(nil)
+
+    public init(
+        configuration: Configuration,
+        group: any EventLoopGroup,
+        endpoints: [any HTTPEndpoint],
+        upgraders: @escaping @Sendable () -> [any HTTPServerProtocolUpgrader & Sendable] = { [] },
+        logger: Logger,
+        onShutdown: @escaping @Sendable () async -> Void = {}
+    ) {
+        self.configuration = configuration
+        self.group = group
+        self.endpoints = endpoints
+        self.makeUpgraders = upgraders
+        self.logger = logger
+        self.onShutdown = onShutdown
+    }
+
+    /// The address bound, once `run` is listening.
+    public var localAddress: SocketAddress? { address.withLockedValue { $0 } }
+
+    public func run() async throws {
+        let endpoints = self.endpoints, makeUpgraders = self.makeUpgraders
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelOption(.backlog, value: 4096)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            // A connection whose unsent bytes pass the bound becomes unwritable and is closed.
+            .childChannelOption(
+                .writeBufferWaterMark,
+                value: .init(low: configuration.maxQueuedBytes / 2, high: configuration.maxQueuedBytes)
+            )
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let sync = channel.pipeline.syncOperations
+                    try sync.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true,
+                        withServerUpgrade: (
+                            upgraders: makeUpgraders(),
+                            completionHandler: { context in
+                                context.pipeline.removeHandler(name: HTTPConnectionHandler.name, promise: nil)
+                            }
+                        ),
+                        withErrorHandling: true
+                    )
+                    try sync.addHandler(HTTPConnectionHandler(endpoints: endpoints), name: HTTPConnectionHandler.name)
+                }
+            }
+            .bind(host: configuration.host, port: configuration.port)
+            .get()
+        address.withLockedValue { $0 = server.localAddress }
+        let shown = server.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? configuration.port)" }
+        logger.info("[Server] listening on http://\(shown ?? "?")")
+
+        try? await gracefulShutdown()
+
+        logger.info("[Server] Shutting down: closing the listener and every session")
+        try? await server.close()
+        await onShutdown()
+    }
+}
