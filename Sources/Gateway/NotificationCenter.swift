@@ -107,3 +107,30 @@ public actor MemoryNotificationStore: NotificationStore {
         centers[room, default: []].count { !$0.read }
     }
 }
+
+/// Keeps each published event in the notification centers of its rooms, then broadcasts it:
+/// the publisher's side of the center (the points API's outbox relay under `herald serve`).
+public struct NotificationRecorder: Broadcaster {
+    let next: any Broadcaster
+    let store: any NotificationStore
+
+    public init(next: any Broadcaster, store: any NotificationStore) {
+        self.next = next
+        self.store = store
+    }
+
+    public func broadcast(_ packet: SocketIOPacket, options: BroadcastOptions) async throws {
+        // Recorded first, so a client that syncs as soon as the event arrives finds it.
+        if let event = packet.eventName, let payload = packet.eventArguments.first,
+           let eventId = payload["eventId"]?.stringValue
+        {
+            let timestamp: Int64
+            if case .number(let value)? = payload["timestamp"] { timestamp = Int64(value) } else { timestamp = 0 }
+            let notification = StoredNotification(id: eventId, event: event, payload: payload, timestamp: timestamp)
+            for room in options.rooms where NotificationCenterID.keeps(room: room) {
+                try await store.record(notification, room: room)
+            }
+        }
+        try await next.broadcast(packet, options: options)
+    }
+}

@@ -10,7 +10,13 @@ struct GatewayAssembly {
     let gateway: GatewayNode
     let registry: PrometheusCollectorRegistry
 
-    init(options: ServerOptions, group: any EventLoopGroup, authority: TokenAuthority, logger: Logger) throws {
+    init(
+        options: ServerOptions,
+        group: any EventLoopGroup,
+        authority: TokenAuthority,
+        notifications: any NotificationStore,
+        logger: Logger
+    ) throws {
         let registry = PrometheusCollectorRegistry()
         self.registry = registry
         self.gateway = GatewayNode(
@@ -18,30 +24,34 @@ struct GatewayAssembly {
             engine: try options.resolvedEngineConfiguration(),
             group: group,
             authority: authority,
-            notifications: MemoryNotificationStore(),
+            notifications: notifications,
             registry: registry,
             logger: logger
         )
         logger.info("[Server] Node \(gateway.nodeId) starting")
     }
 
-    /// `/healthz`, `/readyz` and `/metrics` of a node whose only dependency is itself.
-    var operations: OperationsEndpoint {
+    /// `/healthz`, `/readyz` (ready when `isReady` says so) and `/metrics`.
+    func operations(isReady: @escaping @Sendable () async -> Bool) -> OperationsEndpoint {
         let gateway = self.gateway, registry = self.registry
-        return OperationsEndpoint(isReady: { true }) {
+        return OperationsEndpoint(isReady: isReady) {
             await gateway.metrics.refresh(adapter: gateway.adapter)
             return registry.emitToBuffer()
         }
     }
 
-    func server(options: ServerOptions, group: any EventLoopGroup, endpoints extra: [any HTTPEndpoint], logger: Logger) throws
-        -> HTTPNodeServer
-    {
+    func server(
+        options: ServerOptions,
+        group: any EventLoopGroup,
+        endpoints extra: [any HTTPEndpoint],
+        isReady: @escaping @Sendable () async -> Bool,
+        logger: Logger
+    ) throws -> HTTPNodeServer {
         let gateway = self.gateway
         return HTTPNodeServer(
             configuration: .init(host: options.resolvedHost, port: try options.resolvedPort()),
             group: group,
-            endpoints: [gateway.engine, operations] + extra,
+            endpoints: [gateway.engine, operations(isReady: isReady)] + extra,
             upgraders: { gateway.upgraders() },
             logger: logger,
             onShutdown: { await gateway.closeSessions() }

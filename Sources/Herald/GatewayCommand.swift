@@ -25,8 +25,10 @@ struct GatewayCommand: AsyncParsableCommand {
         let logger = Logger(label: "herald")
         let authority = await TokenAuthority(secret: options.resolvedSecret ?? "")
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let assembly = try GatewayAssembly(options: options, group: group, authority: authority, logger: logger)
-        let server = try assembly.server(options: options, group: group, endpoints: [], logger: logger)
+        let assembly = try GatewayAssembly(
+            options: options, group: group, authority: authority, notifications: MemoryNotificationStore(), logger: logger
+        )
+        let server = try assembly.server(options: options, group: group, endpoints: [], isReady: { true }, logger: logger)
         try await NodeRunner.run([server], group: group, logger: logger)
     }
 }

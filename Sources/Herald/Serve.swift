@@ -2,6 +2,8 @@ import ArgumentParser
 import Gateway
 import HeraldAuth
 import Logging
+import PointsAPI
+import PointsLedger
 import NIOCore
 import NIOPosix
 
@@ -12,6 +14,7 @@ struct Serve: AsyncParsableCommand {
     )
 
     @OptionGroup var options: ServerOptions
+    @OptionGroup var ledgerOptions: LedgerOptions
 
     func run() async throws {
         try options.bootstrapLogging()
@@ -31,9 +34,22 @@ struct Serve: AsyncParsableCommand {
             print(token)
         }
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
-        let assembly = try GatewayAssembly(options: options, group: group, authority: authority, logger: logger)
-        let server = try assembly.server(options: options, group: group, endpoints: [], logger: logger)
-        try await NodeRunner.run([server], group: group, logger: logger)
+        let ledger = try await ledgerOptions.openLedger(logger: logger)
+        let notifications = MemoryNotificationStore()
+        let assembly = try GatewayAssembly(
+            options: options, group: group, authority: authority, notifications: notifications, logger: logger
+        )
+        let gateway = assembly.gateway
+        // Under `serve` the outbox publishes straight into this process's adapter.
+        let relay = OutboxRelay(
+            ledger: ledger, broadcaster: NotificationRecorder(next: gateway.adapter, store: notifications), logger: logger
+        )
+        let api = PointsEndpoint(ledger: ledger, authority: authority, presence: gateway.adapter, relay: relay, logger: logger)
+        let server = try assembly.server(
+            options: options, group: group, endpoints: [api], isReady: { await ledger.isReachable() }, logger: logger
+        )
+        // Shut down in reverse: the listener first, then the relay's last pass over the outbox.
+        try await NodeRunner.run([relay, server], group: group, logger: logger)
     }
 }
 

@@ -15,9 +15,14 @@ public final class HeraldNode: Sendable {
         arguments: [String] = [],
         environment: [String: String] = [:]
     ) async throws -> HeraldNode {
+        // `serve` keeps its ledger in a fresh file of its own unless the test names one.
+        var extra = arguments
+        if subcommand == "serve", !arguments.contains("--db") {
+            extra += ["--db", TestPaths.temporaryFile("herald.sqlite")]
+        }
         let process = try ChildProcess(
             TestPaths.heraldBinary,
-            [subcommand, "--host", "127.0.0.1", "--port", "0", "--jwt-secret", secret] + arguments,
+            [subcommand, "--host", "127.0.0.1", "--port", "0", "--jwt-secret", secret] + extra,
             environment: environment
         )
         let line = try await process.waitForLine(containing: "listening on http://")

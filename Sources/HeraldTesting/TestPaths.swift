@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
 import Foundation
-#endif
 
 /// Where the test support finds the things a test run needs.
 public enum TestPaths {
@@ -21,6 +17,13 @@ public enum TestPaths {
     /// The Python of the venv `scripts/bootstrap` creates; `HERALD_PYTHON` overrides.
     public static var python: String {
         ProcessInfo.processInfo.environment["HERALD_PYTHON"] ?? packageRoot + "/.venv/bin/python"
+    }
+
+    /// A path in a fresh temporary directory, for a file a test makes.
+    public static func temporaryFile(_ name: String) -> String {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-test-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory.appendingPathComponent(name).path
     }
 
     /// The Python peers of the end-to-end tests.

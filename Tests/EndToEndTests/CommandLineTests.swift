@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func serveWithoutSecretPrintsADemoToken() async throws {
-        let process = try ChildProcess(TestPaths.heraldBinary, ["serve", "--host", "127.0.0.1", "--port", "0"],
+        let process = try ChildProcess(TestPaths.heraldBinary, ["serve", "--host", "127.0.0.1", "--port", "0", "--db", TestPaths.temporaryFile("h.sqlite")],
                                        environment: ["HERALD_JWT_SECRET": ""])
         _ = try await process.waitForLine(containing: "listening on http://")
         let lines = process.text.split(separator: "\n")

@@ -1,8 +1,6 @@
-import HeraldAuth
-import SocketIO
 import Testing
 
-@testable import Gateway
+@testable import HeraldAuth
 
 @Suite struct ChannelNameTests {
     @Test(arguments: ["admin", "user:u1", "guest:A-z_0.9@x", "restaurant:r1", "guest:" + String(repeating: "x", count: 128)])
@@ -40,11 +38,5 @@ import Testing
         for (identity, channel, allowed) in cases {
             #expect(RoomPolicy.mayAccess(identity, ChannelName(channel)!) == allowed, "\(identity.role) \(channel)")
         }
-    }
-
-    @Test func errorBodies() {
-        let error = GatewayError(.tooManyRooms, "limit")
-        #expect(error.body == ["code": "too_many_rooms", "message": "limit"])
-        #expect(error.ackBody == ["ok": false, "error": ["code": "too_many_rooms", "message": "limit"]])
     }
 }

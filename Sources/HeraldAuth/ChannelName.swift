@@ -1,4 +1,3 @@
-import HeraldAuth
 
 /// A room a client may name: `admin`, or `<kind>:<id>` (SPEC section 3).
 public struct ChannelName: Hashable, Sendable, CustomStringConvertible {

@@ -1,0 +1,70 @@
+import HTTPServer
+import HeraldAuth
+import Hummingbird
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypesHTTP1
+import PointsLedger
+import SocketIO
+
+/// The points API (SPEC section 5) at `/api/`: hummingbird's router and middleware behind the
+/// node's NIO listener.
+///
+/// The listener already owns the port for `/socket.io/` under `herald serve`, so instead of a
+/// second hummingbird server this endpoint hands each complete request to the router's
+/// responder and writes back its response.
+public struct PointsEndpoint: HTTPEndpoint {
+    /// SPEC 5: bodies over 64 KiB are refused with 413 before anything else.
+    public static let maxBodySize = 64 * 1024
+
+    private let responder: RouterResponder<BasicRequestContext>
+    private let logger: Logger
+
+    public init(
+        ledger: any Ledger,
+        authority: TokenAuthority,
+        presence: any Adapter,
+        relay: OutboxRelay,
+        logger: Logger
+    ) {
+        let router = Router(context: BasicRequestContext.self)
+        router.middlewares.add(APIErrorMiddleware())
+        PointsRoutes(ledger: ledger, authority: authority, presence: presence, relay: relay, openAPI: OpenAPIDocument.yaml)
+            .register(on: router)
+        self.responder = router.buildResponder()
+        self.logger = logger
+    }
+
+    public func handles(path: Substring) -> Bool {
+        path == "/api" || path.hasPrefix("/api/")
+    }
+
+    public var maxBodySize: Int { Self.maxBodySize }
+
+    public func handle(head: HTTPRequestHead, body: ByteBuffer, channel: any Channel) {
+        let answer = HTTPServer.HTTPResponder(channel: channel, request: head)
+        let responder = self.responder, logger = self.logger
+        channel.eventLoop.makeFutureWithTask { () -> (HTTPResponseStatus, HTTPHeaders, ByteBuffer) in
+            let request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: RequestBody(buffer: body))
+            let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
+            let response = try await responder.respond(to: request, context: context)
+            let collector = BodyCollector()
+            try await response.body.write(collector.writer)
+            return (
+                HTTPResponseStatus(statusCode: Int(response.status.code)),
+                HTTPHeaders(response.headers),
+                collector.buffer.withLockedValue { $0 }
+            )
+        }.whenComplete { result in
+            switch result {
+            case .success(let (status, headers, body)):
+                answer.respond(status, headers: headers, body: body)
+            case .failure(let error):
+                logger.error("[API] \(head.method) \(head.uri) failed: \(error)")
+                answer.respond(.badRequest, json: errorBody(code: "bad_request", message: "malformed request"))
+            }
+        }
+    }
+}

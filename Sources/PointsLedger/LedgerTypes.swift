@@ -1,0 +1,159 @@
+import SocketIO
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// A change of a guest's balance (SPEC 5.1): `amount` is always positive.
+public struct PointsChange: Sendable, Equatable {
+    public var guestId: String
+    public var restaurantId: String
+    public var amount: Int64
+    public var description: String
+
+    public init(guestId: String, restaurantId: String, amount: Int64, description: String) {
+        self.guestId = guestId
+        self.restaurantId = restaurantId
+        self.amount = amount
+        self.description = description
+    }
+}
+
+/// One committed transaction: `{id, type, guestId, restaurantId, cardId, amount, balanceAfter, description, timestamp}`.
+public struct TransactionRecord: Sendable, Equatable {
+    public enum Kind: String, Sendable {
+        case add
+        case redeem
+    }
+
+    public var id: String
+    public var type: Kind
+    public var guestId: String
+    public var restaurantId: String
+    public var cardId: String?
+    public var amount: Int64
+    public var balanceAfter: Int64
+    public var description: String
+    /// Milliseconds since the epoch.
+    public var timestamp: Int64
+
+    public var json: JSONValue {
+        [
+            "id": .string(id), "type": .string(type.rawValue), "guestId": .string(guestId),
+            "restaurantId": .string(restaurantId), "cardId": cardId.map(JSONValue.string) ?? .null,
+            "amount": .number(Double(amount)), "balanceAfter": .number(Double(balanceAfter)),
+            "description": .string(description), "timestamp": .number(Double(timestamp)),
+        ]
+    }
+}
+
+/// A guest's registration at a restaurant: `{guestId, name, restaurantId, timestamp}`.
+public struct GuestRecord: Sendable, Equatable {
+    public var guestId: String
+    public var name: String
+    public var restaurantId: String
+    public var timestamp: Int64
+
+    public var json: JSONValue {
+        ["guestId": .string(guestId), "name": .string(name), "restaurantId": .string(restaurantId),
+         "timestamp": .number(Double(timestamp))]
+    }
+}
+
+/// A write to the ledger; each is one database transaction together with its outbox row.
+public enum LedgerWrite: Sendable, Equatable {
+    case addPoints(PointsChange)
+    case redeemPoints(PointsChange)
+    case registerGuest(guestId: String, name: String, restaurantId: String)
+    case createCard(guestId: String, restaurantId: String)
+    case nameRestaurant(restaurantId: String, name: String)
+    case raiseAlert(level: String, message: String)
+}
+
+/// What a write did.
+public enum LedgerOutcome: Sendable, Equatable {
+    case points(TransactionRecord, newBalance: Int64)
+    /// `created` is false when the guest was already registered there (the name was updated).
+    case guestRegistered(GuestRecord, created: Bool)
+    case cardCreated(cardId: String, guestId: String, restaurantId: String, timestamp: Int64)
+    case restaurantNamed(restaurantId: String, name: String)
+    case alertRaised(level: String, message: String, timestamp: Int64)
+}
+
+/// Why the ledger refused a write or read.
+public enum LedgerError: Error, Sendable, Equatable {
+    case insufficientPoints(balance: Int64)
+    case cardExists
+    case notFound
+    /// The same `Idempotency-Key` came with another request.
+    case idempotencyKeyReused
+}
+
+/// The caller's `Idempotency-Key`, scoped to its `sub`, with a fingerprint of the request it came with.
+public struct IdempotencyKey: Sendable, Equatable {
+    public var scope: String
+    public var key: String
+    public var fingerprint: String
+
+    public init(scope: String, key: String, fingerprint: String) {
+        self.scope = scope
+        self.key = key
+        self.fingerprint = fingerprint
+    }
+
+    /// How long a key is kept (SPEC 5.1).
+    public static let lifetimeMilliseconds: Int64 = 24 * 3600 * 1000
+}
+
+/// An HTTP answer kept for replays: the status and the body, byte for byte.
+public struct StoredResponse: Sendable, Equatable {
+    public var status: Int
+    public var body: String
+
+    public init(status: Int, body: String) {
+        self.status = status
+        self.body = body
+    }
+}
+
+/// The result of `Ledger.apply`: a response made now, or the stored one of an earlier request.
+public enum LedgerReply: Sendable, Equatable {
+    case fresh(StoredResponse, LedgerOutcome)
+    case replay(StoredResponse)
+
+    public var response: StoredResponse {
+        switch self {
+        case .fresh(let response, _), .replay(let response): response
+        }
+    }
+}
+
+/// One page of a guest's transactions, newest first.
+public struct TransactionPage: Sendable, Equatable {
+    public var transactions: [TransactionRecord]
+    /// The `seq` to continue before, or nil on the last page.
+    public var next: Int64?
+}
+
+/// An event committed with its ledger change, waiting to be published (the transactional outbox).
+public struct OutboxEvent: Sendable, Equatable {
+    /// Commit order.
+    public var seq: Int64
+    public var eventId: String
+    public var event: String
+    public var rooms: [String]
+    /// The event's payload as JSON text, `eventId` included.
+    public var payload: String
+}
+
+/// Milliseconds since the epoch, the unit of every `timestamp` (SPEC section 4).
+func epochMilliseconds() -> Int64 {
+    Int64(Date().timeIntervalSince1970 * 1000)
+}
+
+/// A fresh random id for transactions, cards and events.
+func makeID() -> String {
+    UUID().uuidString.lowercased()
+}

@@ -1,0 +1,289 @@
+import GRDB
+
+/// The embedded ledger of `herald serve`: one SQLite file in WAL mode, through GRDB.
+///
+/// GRDB runs every write on its single writer connection, off the event loops, so writes are
+/// serialized (no lost update can make a balance negative) and readers never block them.
+/// `synchronous = NORMAL` in WAL mode keeps every commit atomic and the file consistent after a
+/// crash; a power cut may lose the last commits (acknowledged requests), the price of 5,000
+/// commits a second without group commit.
+public final class SQLiteLedger: Ledger {
+    private let pool: DatabasePool
+
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date.
+    public init(path: String) throws {
+        var configuration = Configuration()
+        configuration.prepareDatabase { db in
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
+        }
+        pool = try DatabasePool(path: path, configuration: configuration)
+        try Self.migrator.migrate(pool)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE guests (
+                    guest_id TEXT PRIMARY KEY,
+                    balance INTEGER NOT NULL DEFAULT 0 CHECK (balance >= 0),
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE guest_registrations (
+                    guest_id TEXT NOT NULL,
+                    restaurant_id TEXT NOT NULL,
+                    name TEXT NOT NULL,
+                    registered_at INTEGER NOT NULL,
+                    PRIMARY KEY (guest_id, restaurant_id)
+                );
+                CREATE TABLE restaurants (restaurant_id TEXT PRIMARY KEY, name TEXT NOT NULL);
+                CREATE TABLE cards (
+                    card_id TEXT PRIMARY KEY,
+                    guest_id TEXT NOT NULL,
+                    restaurant_id TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    UNIQUE (guest_id, restaurant_id)
+                );
+                CREATE TABLE transactions (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    id TEXT NOT NULL UNIQUE,
+                    type TEXT NOT NULL CHECK (type IN ('add', 'redeem')),
+                    guest_id TEXT NOT NULL,
+                    restaurant_id TEXT NOT NULL,
+                    card_id TEXT,
+                    amount INTEGER NOT NULL CHECK (amount > 0),
+                    balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
+                    description TEXT NOT NULL,
+                    timestamp INTEGER NOT NULL
+                );
+                CREATE INDEX transactions_by_guest ON transactions (guest_id, seq);
+                CREATE TABLE outbox (
+                    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                    event_id TEXT NOT NULL UNIQUE,
+                    event TEXT NOT NULL,
+                    rooms TEXT NOT NULL,
+                    payload TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    published_at INTEGER
+                );
+                CREATE INDEX outbox_pending ON outbox (seq) WHERE published_at IS NULL;
+                CREATE TABLE idempotency (
+                    scope TEXT NOT NULL,
+                    key TEXT NOT NULL,
+                    fingerprint TEXT NOT NULL,
+                    status INTEGER NOT NULL,
+                    body TEXT NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    PRIMARY KEY (scope, key)
+                );
+                """)
+        }
+        return migrator
+    }
+
+    // MARK: Writes
+
+    public func apply(
+        _ write: LedgerWrite,
+        idempotency: IdempotencyKey?,
+        render: @escaping @Sendable (LedgerOutcome) -> StoredResponse
+    ) async throws -> LedgerReply {
+        try await pool.write { db in
+            let now = epochMilliseconds()
+            if let idempotency, let stored = try Self.storedResponse(db, idempotency, now: now) {
+                return .replay(stored)
+            }
+            let outcome = try Self.perform(write, db: db, now: now)
+            let restaurantName = try Self.restaurantName(db, outcome)
+            if let row = OutboxPayloads.row(for: outcome, restaurantName: restaurantName) {
+                try db.execute(
+                    sql: "INSERT INTO outbox (event_id, event, rooms, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                    arguments: [row.eventId, row.event, row.rooms, row.payload, now]
+                )
+            }
+            let response = render(outcome)
+            if let idempotency {
+                try db.execute(
+                    sql: """
+                        INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                        ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint,
+                            status = excluded.status, body = excluded.body, created_at = excluded.created_at
+                        """,
+                    arguments: [idempotency.scope, idempotency.key, idempotency.fingerprint, response.status, response.body, now]
+                )
+            }
+            return .fresh(response, outcome)
+        }
+    }
+
+    /// The answer kept for this key, if it is younger than a day; a different request under the
+    /// same key is refused.
+    private static func storedResponse(_ db: Database, _ key: IdempotencyKey, now: Int64) throws -> StoredResponse? {
+        guard let row = try Row.fetchOne(
+            db,
+            sql: "SELECT fingerprint, status, body FROM idempotency WHERE scope = ? AND key = ? AND created_at > ?",
+            arguments: [key.scope, key.key, now - IdempotencyKey.lifetimeMilliseconds]
+        ) else { return nil }
+        guard row["fingerprint"] as String == key.fingerprint else { throw LedgerError.idempotencyKeyReused }
+        return StoredResponse(status: row["status"], body: row["body"])
+    }
+
+    private static func perform(_ write: LedgerWrite, db: Database, now: Int64) throws -> LedgerOutcome {
+        switch write {
+        case .addPoints(let change):
+            try db.execute(
+                sql: "INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING",
+                arguments: [change.guestId, now]
+            )
+            let balance = try Int64.fetchOne(
+                db, sql: "UPDATE guests SET balance = balance + ? WHERE guest_id = ? RETURNING balance",
+                arguments: [change.amount, change.guestId]
+            ) ?? 0
+            return try record(.add, change, balanceAfter: balance, db: db, now: now)
+        case .redeemPoints(let change):
+            guard let balance = try Int64.fetchOne(
+                db, sql: "UPDATE guests SET balance = balance - ? WHERE guest_id = ? AND balance >= ? RETURNING balance",
+                arguments: [change.amount, change.guestId, change.amount]
+            ) else {
+                let current = try Int64.fetchOne(db, sql: "SELECT balance FROM guests WHERE guest_id = ?", arguments: [change.guestId])
+                throw current.map { LedgerError.insufficientPoints(balance: $0) } ?? LedgerError.notFound
+            }
+            return try record(.redeem, change, balanceAfter: balance, db: db, now: now)
+        case .registerGuest(let guestId, let name, let restaurantId):
+            try db.execute(
+                sql: "INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING",
+                arguments: [guestId, now]
+            )
+            if let registered = try Int64.fetchOne(
+                db, sql: "UPDATE guest_registrations SET name = ? WHERE guest_id = ? AND restaurant_id = ? RETURNING registered_at",
+                arguments: [name, guestId, restaurantId]
+            ) {
+                return .guestRegistered(GuestRecord(guestId: guestId, name: name, restaurantId: restaurantId, timestamp: registered), created: false)
+            }
+            try db.execute(
+                sql: "INSERT INTO guest_registrations (guest_id, restaurant_id, name, registered_at) VALUES (?, ?, ?, ?)",
+                arguments: [guestId, restaurantId, name, now]
+            )
+            return .guestRegistered(GuestRecord(guestId: guestId, name: name, restaurantId: restaurantId, timestamp: now), created: true)
+        case .createCard(let guestId, let restaurantId):
+            try db.execute(
+                sql: "INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING",
+                arguments: [guestId, now]
+            )
+            let cardId = makeID()
+            let inserted = try String.fetchOne(
+                db,
+                sql: """
+                    INSERT INTO cards (card_id, guest_id, restaurant_id, created_at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (guest_id, restaurant_id) DO NOTHING RETURNING card_id
+                    """,
+                arguments: [cardId, guestId, restaurantId, now]
+            )
+            guard inserted != nil else { throw LedgerError.cardExists }
+            return .cardCreated(cardId: cardId, guestId: guestId, restaurantId: restaurantId, timestamp: now)
+        case .nameRestaurant(let restaurantId, let name):
+            try db.execute(
+                sql: "INSERT INTO restaurants (restaurant_id, name) VALUES (?, ?) ON CONFLICT (restaurant_id) DO UPDATE SET name = excluded.name",
+                arguments: [restaurantId, name]
+            )
+            return .restaurantNamed(restaurantId: restaurantId, name: name)
+        case .raiseAlert(let level, let message):
+            return .alertRaised(level: level, message: message, timestamp: now)
+        }
+    }
+
+    private static func record(
+        _ type: TransactionRecord.Kind, _ change: PointsChange, balanceAfter: Int64, db: Database, now: Int64
+    ) throws -> LedgerOutcome {
+        let cardId = try String.fetchOne(
+            db, sql: "SELECT card_id FROM cards WHERE guest_id = ? AND restaurant_id = ?",
+            arguments: [change.guestId, change.restaurantId]
+        )
+        let transaction = TransactionRecord(
+            id: makeID(), type: type, guestId: change.guestId, restaurantId: change.restaurantId, cardId: cardId,
+            amount: change.amount, balanceAfter: balanceAfter, description: change.description, timestamp: now
+        )
+        try db.execute(
+            sql: """
+                INSERT INTO transactions (id, type, guest_id, restaurant_id, card_id, amount, balance_after, description, timestamp)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+            arguments: [transaction.id, type.rawValue, change.guestId, change.restaurantId, cardId, change.amount,
+                        balanceAfter, change.description, now]
+        )
+        return .points(transaction, newBalance: balanceAfter)
+    }
+
+    private static func restaurantName(_ db: Database, _ outcome: LedgerOutcome) throws -> String? {
+        guard case .points(let transaction, _) = outcome else { return nil }
+        return try String.fetchOne(db, sql: "SELECT name FROM restaurants WHERE restaurant_id = ?", arguments: [transaction.restaurantId])
+    }
+
+    // MARK: Reads
+
+    public func balance(guestId: String) async throws -> Int64 {
+        let balance = try await pool.read { db in
+            try Int64.fetchOne(db, sql: "SELECT balance FROM guests WHERE guest_id = ?", arguments: [guestId])
+        }
+        guard let balance else { throw LedgerError.notFound }
+        return balance
+    }
+
+    public func transactions(guestId: String, limit: Int, before: Int64?) async throws -> TransactionPage {
+        try await pool.read { db in
+            guard try Bool.fetchOne(db, sql: "SELECT 1 FROM guests WHERE guest_id = ?", arguments: [guestId]) != nil else {
+                throw LedgerError.notFound
+            }
+            let rows = try Row.fetchAll(
+                db,
+                sql: """
+                    SELECT seq, id, type, guest_id, restaurant_id, card_id, amount, balance_after, description, timestamp
+                    FROM transactions WHERE guest_id = ? AND seq < ? ORDER BY seq DESC LIMIT ?
+                    """,
+                arguments: [guestId, before ?? Int64.max, limit + 1]
+            )
+            let page = rows.prefix(limit).map { row in
+                TransactionRecord(
+                    id: row["id"], type: TransactionRecord.Kind(rawValue: row["type"]) ?? .add, guestId: row["guest_id"],
+                    restaurantId: row["restaurant_id"], cardId: row["card_id"], amount: row["amount"],
+                    balanceAfter: row["balance_after"], description: row["description"], timestamp: row["timestamp"]
+                )
+            }
+            let next: Int64? = rows.count > limit ? rows[limit - 1]["seq"] : nil
+            return TransactionPage(transactions: page, next: next)
+        }
+    }
+
+    public func isReachable() async -> Bool {
+        (try? await pool.read { db in try Int.fetchOne(db, sql: "SELECT 1") }) == 1
+    }
+
+    // MARK: Outbox
+
+    public func pendingEvents(limit: Int) async throws -> [OutboxEvent] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db,
+                sql: "SELECT seq, event_id, event, rooms, payload FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?",
+                arguments: [limit]
+            ).map { row in
+                OutboxEvent(seq: row["seq"], eventId: row["event_id"], event: row["event"],
+                            rooms: OutboxPayloads.decodeRooms(row["rooms"]), payload: row["payload"])
+            }
+        }
+    }
+
+    public func markPublished(upTo seq: Int64) async throws {
+        try await pool.write { db in
+            try db.execute(
+                sql: "UPDATE outbox SET published_at = ? WHERE seq <= ? AND published_at IS NULL",
+                arguments: [epochMilliseconds(), seq]
+            )
+            // Idempotency keys live a day (SPEC 5.1); sweeping them here keeps the table small.
+            try db.execute(
+                sql: "DELETE FROM idempotency WHERE created_at <= ?",
+                arguments: [epochMilliseconds() - IdempotencyKey.lifetimeMilliseconds]
+            )
+        }
+    }
+}
