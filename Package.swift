@@ -145,6 +145,11 @@ let package = Package(
         ),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "SocketIO", "HeraldAuth"], swiftSettings: swiftSettings),
         .testTarget(
+            name: "PointsLedgerTests",
+            dependencies: ["PointsLedger", "HeraldTesting", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: [
                 "HeraldTesting", "Gateway", "SocketIO", "HeraldAuth", "HTTPServer", "EngineIO",

@@ -108,7 +108,7 @@ public struct IdempotencyKey: Sendable, Equatable {
 }
 
 /// An HTTP answer kept for replays: the status and the body, byte for byte.
-public struct StoredResponse: Sendable, Equatable {
+public struct StoredResponse: Sendable, Hashable {
     public var status: Int
     public var body: String
 

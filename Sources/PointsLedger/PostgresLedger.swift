@@ -99,6 +99,20 @@ public final class PostgresLedger: Ledger {
         idempotency: IdempotencyKey?,
         render: @escaping @Sendable (LedgerOutcome) -> StoredResponse
     ) async throws -> LedgerReply {
+        do {
+            return try await transaction(write, idempotency: idempotency, render: render)
+        } catch let error as PostgresTransactionError {
+            // A refusal rolled the transaction back: callers see the refusal, as with SQLite.
+            if let refusal = error.closureError as? LedgerError, error.rollbackError == nil { throw refusal }
+            throw error
+        }
+    }
+
+    private func transaction(
+        _ write: LedgerWrite,
+        idempotency: IdempotencyKey?,
+        render: @escaping @Sendable (LedgerOutcome) -> StoredResponse
+    ) async throws -> LedgerReply {
         let logger = self.logger
         return try await client.withTransaction(logger: logger) { db -> LedgerReply in
             let now = epochMilliseconds()
