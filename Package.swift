@@ -150,9 +150,18 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "PointsAPITests",
+            dependencies: [
+                "PointsAPI", "PointsLedger", "SocketIO", "HeraldTesting",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "HeraldTesting", "Gateway", "SocketIO", "HeraldAuth", "HTTPServer", "EngineIO",
+                "HeraldTesting", "Gateway", "SocketIO", "HeraldAuth", "HTTPServer", "EngineIO", "PointsLedger",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
