@@ -19,6 +19,11 @@ public enum TestPaths {
         ProcessInfo.processInfo.environment["HERALD_PYTHON"] ?? packageRoot + "/.venv/bin/python"
     }
 
+    /// A program installed in the venv (`schemathesis`).
+    public static func venvBinary(_ name: String) -> String {
+        URL(fileURLWithPath: python).deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
     /// A path in a fresh temporary directory, for a file a test makes.
     public static func temporaryFile(_ name: String) -> String {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("herald-test-\(UUID().uuidString)")

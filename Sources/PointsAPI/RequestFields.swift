@@ -31,7 +31,8 @@ struct RequestFields {
     func text(_ name: String, length range: ClosedRange<Int>, default defaultValue: String? = nil) throws(APIError) -> String {
         if let defaultValue, object[name] == nil || object[name] == .null { return defaultValue }
         let text = try string(name)
-        guard range.contains(text.count) else {
+        // Counted in Unicode code points, as JSON Schema counts `maxLength` (the OpenAPI document).
+        guard range.contains(text.unicodeScalars.count) else {
             throw .badRequest("\(name) must be \(range.lowerBound) to \(range.upperBound) characters")
         }
         return text
