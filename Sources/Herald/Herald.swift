@@ -12,7 +12,7 @@ struct Herald: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald",
         abstract: "Herald: the real-time notification cluster of a restaurant loyalty platform.",
-        subcommands: [Serve.self, GatewayCommand.self, Token.self]
+        subcommands: [Serve.self, GatewayCommand.self, PointsAPICommand.self, Token.self]
     )
 
     /// Every error ends in one line on stderr; usage errors exit 2 (SPEC section 2).

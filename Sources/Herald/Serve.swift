@@ -44,7 +44,9 @@ struct Serve: AsyncParsableCommand {
         let relay = OutboxRelay(
             ledger: ledger, broadcaster: NotificationRecorder(next: gateway.adapter, store: notifications), logger: logger
         )
-        let api = PointsEndpoint(ledger: ledger, authority: authority, presence: gateway.adapter, relay: relay, logger: logger)
+        let api = PointsEndpoint(
+            ledger: ledger, authority: authority, presence: gateway.adapter, onCommit: { relay.wake() }, logger: logger
+        )
         let server = try assembly.server(
             options: options, group: group, endpoints: [api], isReady: { await ledger.isReachable() }, logger: logger
         )

@@ -11,7 +11,8 @@ struct PointsRoutes: Sendable {
     let ledger: any Ledger
     let authority: TokenAuthority
     let presence: any Adapter
-    let relay: OutboxRelay
+    /// Called after each committed write (wakes the outbox relay).
+    let onCommit: @Sendable () -> Void
     let openAPI: ByteBuffer
 
     func register(on router: Router<BasicRequestContext>) {
@@ -119,7 +120,7 @@ struct PointsRoutes: Sendable {
     ) async throws -> Response {
         let key = try idempotencyKey(request, caller, body)
         let reply = try await ledger.apply(write, idempotency: key, render: render)
-        if case .fresh = reply { relay.wake() }
+        if case .fresh = reply { onCommit() }
         return json(reply.response.status, reply.response.body)
     }
 

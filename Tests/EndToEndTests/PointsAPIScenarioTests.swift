@@ -7,9 +7,28 @@ import Testing
 /// The points API of `herald serve` driven over HTTP, its events seen by python-socketio clients
 /// (`peers/api_scenarios.py`). Each scenario gets a fresh node and ledger.
 @Suite struct PointsAPIScenarioTests {
-    @Test(arguments: ["api_validation", "api_paging", "api_events", "api_idempotency"])
-    func scenario(_ name: String) async throws {
-        let node = try await HeraldNode.start()
+    static let scenarios = ["api_validation", "api_paging", "api_events", "api_idempotency"]
+
+    @Test(arguments: scenarios)
+    func onSQLite(_ name: String) async throws {
+        try await run(name, database: [])
+    }
+
+    /// The same scenarios on PostgreSQL: same behaviour on both ledgers (SPEC 5).
+    @Test(arguments: scenarios)
+    func onPostgreSQL(_ name: String) async throws {
+        let postgres = try await PostgresServer.start()
+        do {
+            try await run(name, database: ["--db", postgres.url])
+        } catch {
+            await postgres.stop()
+            throw error
+        }
+        await postgres.stop()
+    }
+
+    private func run(_ name: String, database: [String]) async throws {
+        let node = try await HeraldNode.start(arguments: database)
         let outcome = try await PythonPeer.run("api_scenarios.py", [name, "--url", node.url, "--secret", node.secret])
         await node.stop()
         #expect(outcome.succeeded, "\(outcome.output)\n--- herald log (tail) ---\n\(node.process.text.suffix(3000))")
