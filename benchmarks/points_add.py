@@ -1,0 +1,136 @@
+"""POST /api/points/add under load (wrk) against `herald serve` on SQLite, with a connected
+restaurant client that must receive every committed event.
+
+Starts the given herald binary on a free loopback port with a fresh SQLite file, connects a raw
+Engine.IO WebSocket client to the restaurant room, runs wrk for --duration seconds with
+--connections connections, then waits (at most 15 s) for the client to have every event and
+prints a table and one JSON line. Only 127.0.0.1 is contacted.
+
+Usage: points_add.py --herald .build/release/herald [--duration 20] [--connections 32]
+"""
+import argparse
+import base64
+import hashlib
+import hmac
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import websocket
+
+
+def token(secret, sub, role, restaurant=None):
+    enc = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+    claims = {"sub": sub, "role": role, "exp": int(time.time()) + 3600}
+    if restaurant:
+        claims["restaurantId"] = restaurant
+    head = enc(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+    body = enc(json.dumps(claims).encode())
+    return f"{head}.{body}.{enc(hmac.new(secret.encode(), f'{head}.{body}'.encode(), hashlib.sha256).digest())}"
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Listener(threading.Thread):
+    """Counts points_added frames (and distinct eventIds) on one WebSocket."""
+
+    def __init__(self, port, jwt):
+        super().__init__(daemon=True)
+        self.ws = websocket.create_connection(f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket", timeout=30)
+        assert self.ws.recv().startswith("0{")
+        self.ws.send("40" + json.dumps({"token": jwt}))
+        while not self.ws.recv().startswith("40"):
+            pass
+        self.count = 0
+        self.event_ids = set()
+        self.stopped = False
+
+    def run(self):
+        pattern = re.compile(r'"eventId":"([^"]+)"')
+        while not self.stopped:
+            try:
+                frame = self.ws.recv()
+            except Exception:
+                return
+            if frame == "2":
+                self.ws.send("3")
+            elif frame.startswith('42["points_added"'):
+                self.count += 1
+                match = pattern.search(frame)
+                if match:
+                    self.event_ids.add(match.group(1))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--herald", default=".build/release/herald")
+    parser.add_argument("--duration", type=int, default=20)
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--threads", type=int, default=1)
+    args = parser.parse_args()
+
+    secret, restaurant, port = "bench-" + os.urandom(8).hex(), "r-bench", free_port()
+    directory = tempfile.mkdtemp(prefix="herald-bench-")
+    log = open(os.path.join(directory, "herald.log"), "w")
+    herald = subprocess.Popen([args.herald, "serve", "--host", "127.0.0.1", "--port", str(port), "--jwt-secret", secret,
+                               "--db", os.path.join(directory, "ledger.sqlite"), "--log-level", "warning"],
+                              stdout=log, stderr=log)
+    try:
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        listener = Listener(port, token(secret, "bench-staff", "restaurant", restaurant))
+        listener.start()
+        env = dict(os.environ, HERALD_BENCH_TOKEN=token(secret, "bench-staff", "restaurant", restaurant),
+                   HERALD_BENCH_RESTAURANT=restaurant)
+        script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "points_add.lua")
+        wrk = subprocess.run(["wrk", f"-t{args.threads}", f"-c{args.connections}", f"-d{args.duration}s", "--latency",
+                              "-s", script, f"http://127.0.0.1:{port}"],
+                             env=env, capture_output=True, text=True, timeout=args.duration + 60)
+        print(wrk.stdout, file=sys.stderr)
+        stats = json.loads(next(line[5:] for line in wrk.stdout.splitlines() if line.startswith("JSON ")))
+        committed = stats["requests"] - stats["errors"]
+        deadline = time.time() + 15
+        while listener.count < committed and time.time() < deadline:
+            time.sleep(0.1)
+        listener.stopped = True
+        result = {
+            "scenario": "points-add-sqlite",
+            "committed": committed,
+            "perSecond": round(committed / stats["seconds"]),
+            "latencyMs": {"p50": stats["p50ms"], "p90": stats["p90ms"], "p99": stats["p99ms"], "max": stats["maxms"]},
+            "errors": stats["errors"],
+            "delivered": listener.count,
+            "distinctEventIds": len(listener.event_ids),
+        }
+        print(f"| committed | {committed} in {stats['seconds']:.1f} s |\n| per second | {result['perSecond']} |\n"
+              f"| latency p50 / p90 / p99 / max | {stats['p50ms']:.2f} / {stats['p90ms']:.2f} / {stats['p99ms']:.2f} / "
+              f"{stats['maxms']:.2f} ms |\n| errors | {stats['errors']} |\n"
+              f"| delivered to the restaurant client | {listener.count} ({len(listener.event_ids)} distinct) |",
+              file=sys.stderr)
+        print(json.dumps(result))
+        sys.exit(0 if listener.count == committed == len(listener.event_ids) and stats["errors"] == 0 else 1)
+    finally:
+        herald.terminate()
+        try:
+            herald.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            herald.kill()
+
+
+if __name__ == "__main__":
+    main()
