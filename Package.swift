@@ -29,6 +29,38 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.0.0"),
     ],
     targets: [
+        .target(name: "CMalloc"),
+        // hiredis from Debian's libhiredis-dev (scripts/bootstrap installs it). Not through
+        // pkg-config: hiredis.pc's Cflags carry -D_FILE_OFFSET_BITS=64, which SwiftPM refuses with a
+        // warning on every build; the header and library are on the default paths anyway.
+        .systemLibrary(name: "CHiredis"),
+        .target(
+            name: "RedisClient",
+            dependencies: [
+                "CHiredis",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "MessagePack",
+            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "RedisAdapter",
+            dependencies: [
+                "RedisClient", "MessagePack", "SocketIO",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "HTTPServer",
             dependencies: [
@@ -66,7 +98,10 @@ let package = Package(
         ),
         .target(
             name: "HeraldAuth",
-            dependencies: [.product(name: "JWTKit", package: "jwt-kit")],
+            dependencies: [
+                .product(name: "JWTKit", package: "jwt-kit"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -74,6 +109,7 @@ let package = Package(
             dependencies: [
                 "SocketIO",
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -113,7 +149,7 @@ let package = Package(
         .executableTarget(
             name: "Herald",
             dependencies: [
-                "Gateway", "EngineIO", "HeraldAuth", "HTTPServer", "PointsAPI", "PointsLedger",
+                "Gateway", "EngineIO", "HeraldAuth", "HTTPServer", "PointsAPI", "PointsLedger", "CMalloc",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -144,6 +180,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "GatewayTests", dependencies: ["Gateway", "SocketIO", "HeraldAuth"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "MessagePackTests",
+            dependencies: ["MessagePack", .product(name: "NIOCore", package: "swift-nio")],
+            exclude: ["make_vectors.py", "vectors.json"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RedisClientTests",
+            dependencies: ["RedisClient", "HeraldTesting", .product(name: "NIOCore", package: "swift-nio"),
+                           .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "RedisAdapterTests",
+            dependencies: ["RedisAdapter", "MessagePack", "SocketIO", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "PointsLedgerTests",
             dependencies: ["PointsLedger", "HeraldTesting", .product(name: "Logging", package: "swift-log")],

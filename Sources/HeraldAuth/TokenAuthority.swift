@@ -1,4 +1,5 @@
 import JWTKit
+import NIOConcurrencyHelpers
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials
@@ -9,6 +10,7 @@ import Foundation
 /// Signs and verifies Herald's HS256 tokens with one shared secret (jwt-kit).
 public struct TokenAuthority: Sendable {
     private let keys: JWTKeyCollection
+    private let verified = VerifiedTokens()
     var keysForTesting: JWTKeyCollection { keys }
 
     public init(secret: String) async {
@@ -30,6 +32,8 @@ public struct TokenAuthority: Sendable {
     /// Verifies a token and returns the identity it carries.
     public func verify(_ token: String?) async -> Result<Identity, AuthError> {
         guard let token, !token.isEmpty else { return .failure(.missingToken) }
+        let now = Date()
+        if let identity = verified.identity(for: token, at: now) { return .success(identity) }
         let claims: HeraldClaims
         do {
             claims = try await keys.verify(token, as: HeraldClaims.self)
@@ -43,7 +47,9 @@ public struct TokenAuthority: Sendable {
         guard let role = Role(rawValue: claims.role) else { return .failure(.unknownRole(claims.role)) }
         let restaurantId = claims.restaurantId
         if role == .restaurant, restaurantId?.isEmpty ?? true { return .failure(.missingRestaurant) }
-        return .success(Identity(userId: claims.sub.value, role: role, restaurantId: role == .restaurant ? restaurantId : nil))
+        let identity = Identity(userId: claims.sub.value, role: role, restaurantId: role == .restaurant ? restaurantId : nil)
+        if let expiry = claims.exp?.value { verified.remember(token, identity, until: expiry) }
+        return .success(identity)
     }
 
     /// Signs a token for `identity` that expires after `ttl` seconds.
@@ -64,5 +70,32 @@ public struct TokenAuthority: Sendable {
         guard parts.count == 2, parts[0].lowercased() == "bearer" else { return nil }
         let token = parts[1].drop(while: \.isWhitespace)
         return token.isEmpty ? nil : String(token)
+    }
+}
+
+/// Tokens already verified, until they expire: a till or a load of API calls sends the same
+/// token again and again, and each check costs an HMAC and a JSON decode.
+///
+/// Bounded: when full it starts over, which costs one verification per token again.
+final class VerifiedTokens: Sendable {
+    private let entries = NIOLockedValueBox<[String: (identity: Identity, expiry: Date)]>([:])
+    static let capacity = 10_000
+
+    func identity(for token: String, at now: Date) -> Identity? {
+        entries.withLockedValue { entries in
+            guard let entry = entries[token] else { return nil }
+            guard entry.expiry > now else {
+                entries[token] = nil
+                return nil
+            }
+            return entry.identity
+        }
+    }
+
+    func remember(_ token: String, _ identity: Identity, until expiry: Date) {
+        entries.withLockedValue { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[token] = (identity, expiry)
+        }
     }
 }

@@ -3,12 +3,14 @@ import GRDB
 /// The embedded ledger of `herald serve`: one SQLite file in WAL mode, through GRDB.
 ///
 /// GRDB runs every write on its single writer connection, off the event loops, so writes are
-/// serialized (no lost update can make a balance negative) and readers never block them.
+/// serialized (no lost update can make a balance negative) and readers never block them;
+/// concurrent writes share a transaction through `GroupCommit`, each in its own savepoint.
 /// `synchronous = NORMAL` in WAL mode keeps every commit atomic and the file consistent after a
 /// crash; a power cut may lose the last commits (acknowledged requests), the price of 5,000
 /// commits a second without group commit.
 public final class SQLiteLedger: Ledger {
     private let pool: DatabasePool
+    private let writes: GroupCommit
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
@@ -18,6 +20,7 @@ public final class SQLiteLedger: Ledger {
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
+        writes = GroupCommit(pool: pool)
     }
 
     static var migrator: DatabaseMigrator {
@@ -88,7 +91,7 @@ public final class SQLiteLedger: Ledger {
         idempotency: IdempotencyKey?,
         render: @escaping @Sendable (LedgerOutcome) -> StoredResponse
     ) async throws -> LedgerReply {
-        try await pool.write { db in
+        try await writes.submit { db in
             let now = epochMilliseconds()
             if let idempotency, let stored = try Self.storedResponse(db, idempotency, now: now) {
                 return .replay(stored)
@@ -96,21 +99,15 @@ public final class SQLiteLedger: Ledger {
             let outcome = try Self.perform(write, db: db, now: now)
             let restaurantName = try Self.restaurantName(db, outcome)
             if let row = OutboxPayloads.row(for: outcome, restaurantName: restaurantName) {
-                try db.execute(
-                    sql: "INSERT INTO outbox (event_id, event, rooms, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                    arguments: [row.eventId, row.event, row.rooms, row.payload, now]
-                )
+                try db.run("INSERT INTO outbox (event_id, event, rooms, payload, created_at) VALUES (?, ?, ?, ?, ?)", [row.eventId, row.event, row.rooms, row.payload, now])
             }
             let response = render(outcome)
             if let idempotency {
-                try db.execute(
-                    sql: """
+                try db.run("""
                         INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)
                         ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint,
                             status = excluded.status, body = excluded.body, created_at = excluded.created_at
-                        """,
-                    arguments: [idempotency.scope, idempotency.key, idempotency.fingerprint, response.status, response.body, now]
-                )
+                        """, [idempotency.scope, idempotency.key, idempotency.fingerprint, response.status, response.body, now])
             }
             return .fresh(response, outcome)
         }
@@ -131,61 +128,33 @@ public final class SQLiteLedger: Ledger {
     private static func perform(_ write: LedgerWrite, db: Database, now: Int64) throws -> LedgerOutcome {
         switch write {
         case .addPoints(let change):
-            try db.execute(
-                sql: "INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING",
-                arguments: [change.guestId, now]
-            )
-            let balance = try Int64.fetchOne(
-                db, sql: "UPDATE guests SET balance = balance + ? WHERE guest_id = ? RETURNING balance",
-                arguments: [change.amount, change.guestId]
-            ) ?? 0
+            try db.run("INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING", [change.guestId, now])
+            let balance = try db.one(Int64.self, "UPDATE guests SET balance = balance + ? WHERE guest_id = ? RETURNING balance", [change.amount, change.guestId]) ?? 0
             return try record(.add, change, balanceAfter: balance, db: db, now: now)
         case .redeemPoints(let change):
-            guard let balance = try Int64.fetchOne(
-                db, sql: "UPDATE guests SET balance = balance - ? WHERE guest_id = ? AND balance >= ? RETURNING balance",
-                arguments: [change.amount, change.guestId, change.amount]
-            ) else {
-                let current = try Int64.fetchOne(db, sql: "SELECT balance FROM guests WHERE guest_id = ?", arguments: [change.guestId])
+            guard let balance = try db.one(Int64.self, "UPDATE guests SET balance = balance - ? WHERE guest_id = ? AND balance >= ? RETURNING balance", [change.amount, change.guestId, change.amount]) else {
+                let current = try db.one(Int64.self, "SELECT balance FROM guests WHERE guest_id = ?", [change.guestId])
                 throw current.map { LedgerError.insufficientPoints(balance: $0) } ?? LedgerError.notFound
             }
             return try record(.redeem, change, balanceAfter: balance, db: db, now: now)
         case .registerGuest(let guestId, let name, let restaurantId):
-            try db.execute(
-                sql: "INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING",
-                arguments: [guestId, now]
-            )
-            if let registered = try Int64.fetchOne(
-                db, sql: "UPDATE guest_registrations SET name = ? WHERE guest_id = ? AND restaurant_id = ? RETURNING registered_at",
-                arguments: [name, guestId, restaurantId]
-            ) {
+            try db.run("INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING", [guestId, now])
+            if let registered = try db.one(Int64.self, "UPDATE guest_registrations SET name = ? WHERE guest_id = ? AND restaurant_id = ? RETURNING registered_at", [name, guestId, restaurantId]) {
                 return .guestRegistered(GuestRecord(guestId: guestId, name: name, restaurantId: restaurantId, timestamp: registered), created: false)
             }
-            try db.execute(
-                sql: "INSERT INTO guest_registrations (guest_id, restaurant_id, name, registered_at) VALUES (?, ?, ?, ?)",
-                arguments: [guestId, restaurantId, name, now]
-            )
+            try db.run("INSERT INTO guest_registrations (guest_id, restaurant_id, name, registered_at) VALUES (?, ?, ?, ?)", [guestId, restaurantId, name, now])
             return .guestRegistered(GuestRecord(guestId: guestId, name: name, restaurantId: restaurantId, timestamp: now), created: true)
         case .createCard(let guestId, let restaurantId):
-            try db.execute(
-                sql: "INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING",
-                arguments: [guestId, now]
-            )
+            try db.run("INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING", [guestId, now])
             let cardId = makeID()
-            let inserted = try String.fetchOne(
-                db,
-                sql: """
+            let inserted = try db.one(String.self, """
                     INSERT INTO cards (card_id, guest_id, restaurant_id, created_at) VALUES (?, ?, ?, ?)
                     ON CONFLICT (guest_id, restaurant_id) DO NOTHING RETURNING card_id
-                    """,
-                arguments: [cardId, guestId, restaurantId, now]
-            )
+                    """, [cardId, guestId, restaurantId, now])
             guard inserted != nil else { throw LedgerError.cardExists }
             return .cardCreated(cardId: cardId, guestId: guestId, restaurantId: restaurantId, timestamp: now)
         case .nameRestaurant(let restaurantId, let name):
-            try db.execute(
-                sql: "INSERT INTO restaurants (restaurant_id, name) VALUES (?, ?) ON CONFLICT (restaurant_id) DO UPDATE SET name = excluded.name",
-                arguments: [restaurantId, name]
-            )
+            try db.run("INSERT INTO restaurants (restaurant_id, name) VALUES (?, ?) ON CONFLICT (restaurant_id) DO UPDATE SET name = excluded.name", [restaurantId, name])
             return .restaurantNamed(restaurantId: restaurantId, name: name)
         case .raiseAlert(let level, let message):
             return .alertRaised(level: level, message: message, timestamp: now)
@@ -195,35 +164,29 @@ public final class SQLiteLedger: Ledger {
     private static func record(
         _ type: TransactionRecord.Kind, _ change: PointsChange, balanceAfter: Int64, db: Database, now: Int64
     ) throws -> LedgerOutcome {
-        let cardId = try String.fetchOne(
-            db, sql: "SELECT card_id FROM cards WHERE guest_id = ? AND restaurant_id = ?",
-            arguments: [change.guestId, change.restaurantId]
-        )
+        let cardId = try db.one(String.self, "SELECT card_id FROM cards WHERE guest_id = ? AND restaurant_id = ?", [change.guestId, change.restaurantId])
         let transaction = TransactionRecord(
             id: makeID(), type: type, guestId: change.guestId, restaurantId: change.restaurantId, cardId: cardId,
             amount: change.amount, balanceAfter: balanceAfter, description: change.description, timestamp: now
         )
-        try db.execute(
-            sql: """
+        try db.run("""
                 INSERT INTO transactions (id, type, guest_id, restaurant_id, card_id, amount, balance_after, description, timestamp)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """,
-            arguments: [transaction.id, type.rawValue, change.guestId, change.restaurantId, cardId, change.amount,
-                        balanceAfter, change.description, now]
-        )
+                """, [transaction.id, type.rawValue, change.guestId, change.restaurantId, cardId, change.amount,
+                        balanceAfter, change.description, now])
         return .points(transaction, newBalance: balanceAfter)
     }
 
     private static func restaurantName(_ db: Database, _ outcome: LedgerOutcome) throws -> String? {
         guard case .points(let transaction, _) = outcome else { return nil }
-        return try String.fetchOne(db, sql: "SELECT name FROM restaurants WHERE restaurant_id = ?", arguments: [transaction.restaurantId])
+        return try db.one(String.self, "SELECT name FROM restaurants WHERE restaurant_id = ?", [transaction.restaurantId])
     }
 
     // MARK: Reads
 
     public func balance(guestId: String) async throws -> Int64 {
         let balance = try await pool.read { db in
-            try Int64.fetchOne(db, sql: "SELECT balance FROM guests WHERE guest_id = ?", arguments: [guestId])
+            try db.one(Int64.self, "SELECT balance FROM guests WHERE guest_id = ?", [guestId])
         }
         guard let balance else { throw LedgerError.notFound }
         return balance
@@ -275,15 +238,24 @@ public final class SQLiteLedger: Ledger {
 
     public func markPublished(upTo seq: Int64) async throws {
         try await pool.write { db in
-            try db.execute(
-                sql: "UPDATE outbox SET published_at = ? WHERE seq <= ? AND published_at IS NULL",
-                arguments: [epochMilliseconds(), seq]
-            )
+            try db.run("UPDATE outbox SET published_at = ? WHERE seq <= ? AND published_at IS NULL", [epochMilliseconds(), seq])
             // Idempotency keys live a day (SPEC 5.1); sweeping them here keeps the table small.
-            try db.execute(
-                sql: "DELETE FROM idempotency WHERE created_at <= ?",
-                arguments: [epochMilliseconds() - IdempotencyKey.lifetimeMilliseconds]
-            )
+            try db.run("DELETE FROM idempotency WHERE created_at <= ?", [epochMilliseconds() - IdempotencyKey.lifetimeMilliseconds])
         }
+    }
+}
+
+extension Database {
+    /// Runs a statement prepared once per connection: GRDB caches it by its SQL, so the hot
+    /// path does not parse SQL again for every request.
+    func run(_ sql: String, _ arguments: StatementArguments) throws {
+        try cachedStatement(sql: sql).execute(arguments: arguments)
+    }
+
+    /// The first column of the first row, through a cached statement.
+    func one<Value: DatabaseValueConvertible & StatementColumnConvertible>(
+        _ type: Value.Type, _ sql: String, _ arguments: StatementArguments
+    ) throws -> Value? {
+        try Value.fetchOne(cachedStatement(sql: sql), arguments: arguments)
     }
 }

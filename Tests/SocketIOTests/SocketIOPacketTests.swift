@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import SocketIO
@@ -12,7 +13,7 @@ import Testing
         ("1/admin,", SocketIOPacket(kind: .disconnect, namespace: "/admin")),
         ("2[\"hello\",1]", SocketIOPacket.event("hello", [1])),
         ("212[\"hello\"]", SocketIOPacket.event("hello", [], id: 12)),
-        ("2/chat,7[\"m\",{\"x\":null}]", SocketIOPacket.event("m", [["x": nil]], namespace: "/chat", id: 7)),
+        ("2/chat,7[\"m\",{\"x\":null}]", SocketIOPacket.event("m", [["x": .null]], namespace: "/chat", id: 7)),
         ("312[{\"ok\":true}]", SocketIOPacket(kind: .ack, id: 12, data: [["ok": true]])),
         ("4{\"message\":\"no\"}", SocketIOPacket(kind: .connectError, data: ["message": "no"])),
         ("51-[\"up\",{\"_placeholder\":true,\"num\":0}]",
@@ -60,8 +61,38 @@ import Testing
         #expect(JSONValue.number(3).jsonString == "3")
         #expect(JSONValue.number(1.5).jsonString == "1.5")
         #expect(JSONValue.number(1_732_000_000_000).jsonString == "1732000000000")
-        #expect(JSONValue.array(["a/b", nil, true]).jsonString == #"["a/b",null,true]"#)
-        #expect(JSONValue(parsing: "{\"a\":[1,\"x\",false,null]}") == ["a": [1, "x", false, nil]])
+        #expect(JSONValue.array(["a/b", .null, true]).jsonString == #"["a/b",null,true]"#)
+        #expect(JSONValue(parsing: "{\"a\":[1,\"x\",false,null]}") == ["a": [1, "x", false, .null]])
         #expect(JSONValue(parsing: "{") == nil)
+    }
+}
+
+/// The JSON reader and writer, held to Foundation's `JSONSerialization` on the same texts.
+@Suite struct JSONTextTests {
+    @Test(arguments: [
+        #"{"a":[1,-2.5,1e3,0,true,false,null,"x"]}"#, #"[]"#, #"{}"#, #" [ 1 , { "k" : "v" } ] "#,
+        #""\u00e9\ud83d\ude00\n\t\"\\\/""#, "-0", "123456789012", #"{"nested":{"deep":[[[]]]}}"#,
+    ])
+    func agreesWithFoundation(_ text: String) throws {
+        let ours = try #require(JSONValue(parsing: text))
+        let theirs = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+        let reparsed = try JSONSerialization.jsonObject(with: Data(ours.jsonString.utf8), options: [.fragmentsAllowed])
+        #expect(NSDictionary(dictionary: ["v": theirs]) == NSDictionary(dictionary: ["v": reparsed]))
+        #expect(JSONValue(parsing: ours.jsonString) == ours)
+    }
+
+    @Test(arguments: [
+        "", " ", "{", "[1,]", "{\"a\":}", "{\"a\" 1}", "01", "1.", ".5", "-", "1e", "+1", "tru", "nul", "\"abc",
+        "\"\\x\"", "\"\\ud800\"", "[1] 2", "{'a':1}", "\"\u{01}\"", "NaN", "Infinity", "1e999",
+        String(repeating: "[", count: 200) + String(repeating: "]", count: 200),
+    ])
+    func rejects(_ text: String) {
+        #expect(JSONValue(parsing: text) == nil)
+    }
+
+    @Test func writesEscapesAndNumbers() {
+        #expect(JSONValue.string("a\"b\\c\n\u{01}é").jsonString == #""a\"b\\c\n\u0001é""#)
+        #expect(JSONValue.number(-0.5).jsonString == "-0.5")
+        #expect(JSONValue.number(1e21).jsonString == "1e+21")
     }
 }

@@ -1,0 +1,71 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import ServiceLifecycle
+
+/// A command connection to Redis that stays up: it reconnects with backoff after any loss.
+///
+/// A swift-service-lifecycle `Service`; commands sent while it is down fail at once with
+/// `RedisUnavailable`, so callers (the outbox relay) back off and retry.
+public final class RedisClient: Service, Sendable {
+    public let url: RedisURL
+    private let group: any EventLoopGroup
+    private let logger: Logger
+    private let name: String
+    private let channel = NIOLockedValueBox<(any Channel)?>(nil)
+
+    public init(url: RedisURL, group: any EventLoopGroup, logger: Logger, name: String = "client") {
+        self.url = url
+        self.group = group
+        self.logger = logger
+        self.name = name
+    }
+
+    /// Whether a connection is up right now.
+    public var isConnected: Bool { channel.withLockedValue { $0 != nil } }
+
+    public func run() async throws {
+        var policy = ReconnectPolicy(name: name, logger: logger)
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let connection = try await RedisConnector.connect(to: url, group: group) { _ in RedisCommandHandler() }
+                for command in url.handshake { _ = try await RedisConnector.send(command, on: connection) }
+                channel.withLockedValue { $0 = connection }
+                policy.connected(to: url)
+                try? await withGracefulShutdownHandler {
+                    try await connection.closeFuture.get()
+                } onGracefulShutdown: {
+                    connection.close(promise: nil)
+                }
+                channel.withLockedValue { $0 = nil }
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                policy.failed(url, RedisConnectionClosed())
+            } catch {
+                channel.withLockedValue { $0 = nil }
+                policy.failed(url, error)
+            }
+            await policy.pause()
+        }
+    }
+
+    /// Sends a command and waits for its reply; commands sent together are pipelined.
+    public func send(_ command: RedisCommand) async throws -> RESPValue {
+        guard let connection = channel.withLockedValue({ $0 }) else { throw RedisUnavailable() }
+        return try await RedisConnector.send(command, on: connection)
+    }
+
+    /// PUBLISH; returns how many subscribers received it.
+    @discardableResult
+    public func publish(_ message: ByteBuffer, to channelName: String) async throws -> Int64 {
+        try await send(RedisCommand([ByteBuffer(string: "PUBLISH"), ByteBuffer(string: channelName), message])).integer ?? 0
+    }
+
+    /// Waits until connected, at most `timeout`; true when connected.
+    public func waitUntilConnected(timeout: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !isConnected, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(10))
+        }
+        return isConnected
+    }
+}

@@ -1,0 +1,72 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+/// Opens TCP connections to Redis with the RESP codec (hiredis) in the pipeline.
+enum RedisConnector {
+    /// Connects; `handler` makes the handler that takes the replies (on the channel's loop).
+    static func connect(
+        to url: RedisURL,
+        group: any EventLoopGroup,
+        handler: @escaping @Sendable (any EventLoop) -> any ChannelHandler
+    ) async throws -> any Channel {
+        try await ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(2))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandlers(
+                        ByteToMessageHandler(RESPReplyDecoder()),
+                        MessageToByteHandler(RESPCommandEncoder())
+                    )
+                    try channel.pipeline.syncOperations.addHandler(handler(channel.eventLoop))
+                }
+            }
+            .connect(host: url.host, port: url.port)
+            .get()
+    }
+
+    /// Sends one command through a `RedisCommandHandler` in the pipeline and waits for its reply.
+    static func send(_ command: RedisCommand, on channel: any Channel) async throws -> RESPValue {
+        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+        channel.writeAndFlush(RedisRequest(command: command, promise: promise), promise: nil)
+        return try await promise.futureResult.get()
+    }
+}
+
+/// Capped exponential backoff between connection attempts, with the outage and the recovery
+/// logged once each (SPEC 5.2: at most 2 s between tries).
+struct ReconnectPolicy {
+    private(set) var delay = Duration.milliseconds(50)
+    private var down = false
+    let name: String
+    let logger: Logger
+
+    init(name: String, logger: Logger) {
+        self.name = name
+        self.logger = logger
+    }
+
+    mutating func connected(to url: RedisURL) {
+        if down {
+            logger.notice("[Redis] \(name) reconnected to \(url)")
+        } else {
+            logger.info("[Redis] \(name) connected to \(url)")
+        }
+        down = false
+        delay = .milliseconds(50)
+    }
+
+    mutating func failed(_ url: RedisURL, _ error: any Error) {
+        if !down {
+            logger.warning("[Redis] \(name) lost \(url) (\(error)); retrying every \(Duration.seconds(2)) at most")
+            down = true
+        }
+    }
+
+    /// Waits before the next attempt and doubles the wait, up to 2 s.
+    mutating func pause() async {
+        try? await Task.sleep(for: delay)
+        delay = min(delay * 2, .seconds(2))
+    }
+}
