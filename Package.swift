@@ -150,6 +150,7 @@ let package = Package(
             name: "Herald",
             dependencies: [
                 "Gateway", "EngineIO", "HeraldAuth", "HTTPServer", "PointsAPI", "PointsLedger", "CMalloc",
+                "RedisAdapter", "RedisClient", "SocketIO",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),

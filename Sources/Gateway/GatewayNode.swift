@@ -23,14 +23,17 @@ public final class GatewayNode: Sendable {
         authority: TokenAuthority,
         notifications: any NotificationStore,
         registry: PrometheusCollectorRegistry,
-        logger: Logger
+        logger: Logger,
+        cluster: (LocalAdapter) -> any Broadcaster = { $0 }
     ) {
         let metrics = GatewayMetrics(registry: registry)
         let adapter = LocalAdapter(group: group, metrics: metrics.socketIO, logger: logger)
+        // Changes a socket makes (the notification center's) reach the other gateways through
+        // the cluster's broadcaster; under `serve` that is the local adapter itself.
         let namespace = GatewayNamespace(
             authority: authority,
             nodeId: nodeId,
-            broadcaster: adapter,
+            broadcaster: cluster(adapter),
             notifications: notifications,
             logger: logger
         )

@@ -4,11 +4,16 @@ import HeraldAuth
 import Logging
 import NIOCore
 import Prometheus
+import RedisAdapter
+import ServiceLifecycle
 
-/// Assembles the gateway part shared by `serve` and `gateway`.
+/// Assembles the gateway part shared by `serve` and `gateway`: with `--redis`, a cluster node
+/// whose adapter is the Redis adapter.
 struct GatewayAssembly {
     let gateway: GatewayNode
     let registry: PrometheusCollectorRegistry
+    /// The cluster adapter, when the node runs with `--redis`.
+    let cluster: RedisAdapter?
 
     init(
         options: ServerOptions,
@@ -18,6 +23,8 @@ struct GatewayAssembly {
         logger: Logger
     ) throws {
         let registry = PrometheusCollectorRegistry()
+        let redis = try options.resolvedRedis()
+        var cluster: RedisAdapter?
         self.registry = registry
         self.gateway = GatewayNode(
             nodeId: options.resolvedNodeId,
@@ -27,8 +34,23 @@ struct GatewayAssembly {
             notifications: notifications,
             registry: registry,
             logger: logger
-        )
-        logger.info("[Server] Node \(gateway.nodeId) starting")
+        ) { local in
+            guard let redis else { return local }
+            let adapter = RedisAdapter(url: redis, local: local, group: group, logger: logger)
+            cluster = adapter
+            return adapter
+        }
+        self.cluster = cluster
+        logger.info("[Server] Node \(gateway.nodeId) starting\(redis.map { " in the cluster at \($0)" } ?? "")")
+    }
+
+    /// The services to run before the listener (the cluster adapter's Redis connections).
+    var services: [any Service] { cluster.map { [$0] } ?? [] }
+
+    /// Ready when the cluster's Redis is (a node without one is ready once it listens).
+    var isReady: @Sendable () async -> Bool {
+        let cluster = self.cluster
+        return { cluster?.isReady ?? true }
     }
 
     /// `/healthz`, `/readyz` (ready when `isReady` says so) and `/metrics`.

@@ -9,7 +9,7 @@ import NIOPosix
 struct GatewayCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gateway",
-        abstract: "Run a gateway node (Socket.IO over Engine.IO)."
+        abstract: "Run a gateway node (Socket.IO over Engine.IO); with --redis, a node of the cluster."
     )
 
     @OptionGroup var options: ServerOptions
@@ -28,7 +28,7 @@ struct GatewayCommand: AsyncParsableCommand {
         let assembly = try GatewayAssembly(
             options: options, group: group, authority: authority, notifications: MemoryNotificationStore(), logger: logger
         )
-        let server = try assembly.server(options: options, group: group, endpoints: [], isReady: { true }, logger: logger)
-        try await NodeRunner.run([server], group: group, logger: logger)
+        let server = try assembly.server(options: options, group: group, endpoints: [], isReady: assembly.isReady, logger: logger)
+        try await NodeRunner.run(assembly.services + [server], group: group, logger: logger)
     }
 }

@@ -7,6 +7,9 @@ import NIOPosix
 import PointsAPI
 import PointsLedger
 import Prometheus
+import RedisAdapter
+import RedisClient
+import ServiceLifecycle
 import SocketIO
 
 /// `herald points-api`: the points API node, owner of the ledger.
@@ -32,19 +35,40 @@ struct PointsAPICommand: AsyncParsableCommand {
         let ledger = try await ledgerOptions.openLedger(logger: logger)
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let registry = PrometheusCollectorRegistry()
-        // This node holds no sockets: presence finds none here until a cluster adapter asks the gateways.
-        let adapter = LocalAdapter(group: group, metrics: SocketIOMetrics(factory: PrometheusMetricsFactory(registry: registry)), logger: logger)
-        // Publishing to the gateways goes through Redis (the cluster); until a node publishes
-        // them, committed events wait in the outbox, which keeps them in commit order.
-        logger.warning("[Outbox] No publisher configured: events wait in the outbox until a publishing node runs")
-        let api = PointsEndpoint(ledger: ledger, authority: authority, presence: adapter, onCommit: {}, logger: logger)
-        let operations = OperationsEndpoint(isReady: { await ledger.isReachable() }) { registry.emitToBuffer() }
+        let metrics = SocketIOMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        var services: [any Service] = []
+        var onCommit: @Sendable () -> Void = {}
+        let presence: any Adapter
+        let isReady: @Sendable () async -> Bool
+        if let redis = try options.resolvedRedis() {
+            // This node holds no sockets; its adapter asks the gateways (and answers their
+            // requests with nothing, so that Node and Herald requesters are not kept waiting).
+            let local = LocalAdapter(group: group, metrics: metrics, logger: logger)
+            let cluster = RedisAdapter(url: redis, local: local, group: group, logger: logger)
+            let publisher = RedisClient(url: redis, group: group, logger: logger, name: "emitter")
+            let relay = OutboxRelay(ledger: ledger, broadcaster: RedisEmitter(client: publisher), logger: logger)
+            services = [cluster, publisher, relay]
+            onCommit = { relay.wake() }
+            presence = cluster
+            isReady = {
+                guard cluster.isReady, publisher.isConnected else { return false }
+                return await ledger.isReachable()
+            }
+        } else {
+            // Without a cluster there is nobody to publish to: committed events wait in the
+            // outbox, in commit order, until a node with --redis runs on this database.
+            logger.warning("[Outbox] No --redis: events wait in the outbox until a node that publishes them runs")
+            presence = LocalAdapter(group: group, metrics: metrics, logger: logger)
+            isReady = { await ledger.isReachable() }
+        }
+        let api = PointsEndpoint(ledger: ledger, authority: authority, presence: presence, onCommit: onCommit, logger: logger)
+        let operations = OperationsEndpoint(isReady: isReady) { registry.emitToBuffer() }
         let server = HTTPNodeServer(
             configuration: .init(host: options.resolvedHost, port: try options.resolvedPort()),
             group: group,
             endpoints: [api, operations],
             logger: logger
         )
-        try await NodeRunner.run([server], group: group, logger: logger)
+        try await NodeRunner.run(services + [server], group: group, logger: logger)
     }
 }

@@ -3,6 +3,7 @@ import EngineIO
 import Gateway
 import Logging
 import NIOCore
+import RedisClient
 
 #if canImport(Glibc)
 import Glibc
@@ -27,6 +28,9 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("cors-origin"), help: "Allowed browser origins, comma-separated (HERALD_CORS_ORIGINS, default any).")
     var corsOrigin: String?
 
+    @Option(help: "Redis URL of the cluster, redis://[:password@]host:port[/db] (HERALD_REDIS_URL).")
+    var redis: String?
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical (HERALD_LOG_LEVEL, default info).")
     var logLevel: String?
 
@@ -37,6 +41,7 @@ struct ServerOptions: ParsableArguments {
     var pingTimeout: Int?
 
     func validate() throws {
+        _ = try resolvedRedis()
         _ = try resolvedPort()
         _ = try resolvedLogLevel()
         _ = try resolvedEngineConfiguration()
@@ -47,6 +52,15 @@ struct ServerOptions: ParsableArguments {
             throw ValidationError("--port must be between 0 and 65535")
         }
         return port
+    }
+
+    /// The cluster's Redis, if any; a malformed URL is a usage error.
+    func resolvedRedis() throws -> RedisURL? {
+        guard let text = Environment.string(redis, "HERALD_REDIS_URL") else { return nil }
+        guard let url = RedisURL(text) else {
+            throw ValidationError("--redis must look like redis://[:password@]host:port[/db], not \(text.debugDescription)")
+        }
+        return url
     }
 
     var resolvedHost: String { Environment.string(host, "HERALD_HOST") ?? "0.0.0.0" }
