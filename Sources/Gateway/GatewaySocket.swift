@@ -157,6 +157,7 @@ final class GatewaySocket: SocketDelegate {
         let store = namespace.notifications
         let broadcaster = namespace.broadcaster
         let center = self.center
+        let logger = self.logger
         socket.eventLoop.makeFutureWithTask { () -> Int? in
             let unread: Int?
             var update: JSONValue
@@ -174,11 +175,17 @@ final class GatewaySocket: SocketDelegate {
             guard let unread, case .object(var fields) = update else { return nil }
             fields["unreadCount"] = .number(Double(unread))
             update = .object(fields)
-            // Every tab and device of the center hears the change (SPEC section 4).
-            try await broadcaster.broadcast(
-                .event("notification_updated", [update]),
-                options: BroadcastOptions(rooms: [center.pushRoom])
-            )
+            // Every tab and device of the center hears the change (SPEC section 4). The change is
+            // made whether or not the other nodes could be told (the cluster adapter still
+            // delivered it on this node), so a failed publish is logged, not refused.
+            do {
+                try await broadcaster.broadcast(
+                    .event("notification_updated", [update]),
+                    options: BroadcastOptions(rooms: [center.pushRoom])
+                )
+            } catch {
+                logger.warning("[Notifications] Change in \(center.room) not published to the other nodes: \(error)")
+            }
             return unread
         }.assumeIsolated().whenComplete { [self] result in
             switch result {

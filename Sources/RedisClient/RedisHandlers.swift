@@ -131,6 +131,12 @@ final class RedisPushHandler: ChannelInboundHandler {
         context.fireChannelInactive()
     }
 
+    /// A connection that never came up is torn down without going inactive: the promise must
+    /// still be completed.
+    func handlerRemoved(context: ChannelHandlerContext) {
+        settle(RedisConnectionClosed())
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         settle(error)
         context.close(promise: nil)

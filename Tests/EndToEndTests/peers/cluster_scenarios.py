@@ -1,0 +1,196 @@
+"""End-to-end scenarios of the cluster: gateways on one Redis, a points-api publishing through
+it, python-socketio clients on different gateways, and raw Redis (redis-py, msgpack) to speak
+and read the @socket.io/redis-adapter wire format.
+Usage: cluster_scenarios.py NAME --gateways URL,URL,.. --api URL --redis URL --secret S"""
+import time
+
+import msgpack
+import redis
+import requests
+
+from herald_peer import Client, fresh_id, make_token
+from scenarios import SCENARIOS, expect, main, scenario
+
+
+def gateways(args):
+    return args.gateways.split(",")
+
+
+def api_post(args, path, body, token):
+    return requests.post(args.api + "/api" + path, json=body, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+
+
+@scenario
+def cluster_delivery(args):
+    """Clients spread over every gateway all receive what points-api publishes; presence counts
+    sockets and users over every gateway."""
+    restaurant, guest = fresh_id("rest"), fresh_id("guest")
+    staff_token = make_token(args.secret, fresh_id("staff"), "restaurant", restaurant)
+    staff, guests = [], []
+    for url in gateways(args):
+        staff.append(Client(url, staff_token, transports=["websocket"]).connect())
+        guests.append(Client(url, make_token(args.secret, guest, "guest")).connect())
+    nodes = {client.wait_for("connected")[0]["nodeId"] for client in staff}
+    expect(len(nodes) == len(gateways(args)), f"one node id per gateway: {nodes}")
+    other = Client(gateways(args)[0], make_token(args.secret, fresh_id("guest"), "guest")).connect()
+
+    added = api_post(args, "/points/add", {"guestId": guest, "restaurantId": restaurant, "amount": 9}, staff_token)
+    expect(added.status_code == 201, added.text)
+    for client in staff + guests:
+        events = client.wait_for("points_added")
+        expect(events[0]["transactionId"] == added.json()["transaction"]["id"], events)
+    time.sleep(0.5)
+    for client in staff + guests:
+        expect(len(client.received("points_added")) == 1, "one copy each")
+    expect(other.received("points_added") == [], "another guest heard it")
+
+    presence = requests.get(f"{args.api}/api/presence/restaurant:{restaurant}",
+                            headers={"Authorization": f"Bearer {staff_token}"}, timeout=10).json()
+    expect(presence == {"room": f"restaurant:{restaurant}", "sockets": len(staff), "users": 1}, presence)
+    guest_presence = requests.get(f"{args.api}/api/presence/guest:{guest}", timeout=10,
+                                  headers={"Authorization": f"Bearer {make_token(args.secret, 'a', 'admin')}"}).json()
+    expect(guest_presence["sockets"] == len(guests) and guest_presence["users"] == 1, guest_presence)
+
+    # A change made on one gateway reaches the tabs on the others (the adapter's broadcast).
+    guests[0].call("action", {"type": "mark_all_read"})
+    for client in guests:
+        client.wait_for("notification_updated")
+    for client in staff + guests + [other]:
+        client.disconnect()
+
+
+@scenario
+def emitter_format(args):
+    """A publisher speaking @socket.io/redis-emitter's format reaches Herald's clients."""
+    restaurant = fresh_id("rest")
+    token = make_token(args.secret, fresh_id("staff"), "restaurant", restaurant)
+    clients = [Client(url, token).connect() for url in gateways(args)]
+    for client in clients:
+        client.wait_for("connected")
+    store = redis.Redis.from_url(args.redis)
+    packet = {"type": 2, "data": ["menu_changed", {"dish": "soup", "price": 4.5}], "nsp": "/"}
+    # One room: its own channel, as the emitter does.
+    message = msgpack.packb(["emitter", packet, {"rooms": [f"restaurant:{restaurant}"], "flags": {}, "except": []}])
+    receivers = store.publish(f"socket.io#/#restaurant:{restaurant}#", message)
+    expect(receivers >= len(clients), f"{receivers} subscribers")
+    # Several rooms, and except: the namespace channel.
+    packet2 = {"type": 2, "data": ["to_all", 1], "nsp": "/"}
+    store.publish("socket.io#/#", msgpack.packb(["emitter", packet2, {"rooms": [], "flags": {}, "except": ["admin"]}]))
+    # Another namespace and garbage are ignored without harm.
+    store.publish("socket.io#/#", msgpack.packb(["emitter", {"type": 2, "data": ["x"], "nsp": "/other"}, {"rooms": []}]))
+    store.publish("socket.io#/#", b"\xc1 not msgpack")
+    for client in clients:
+        expect(client.wait_for("menu_changed")[0] == {"dish": "soup", "price": 4.5}, client.received("menu_changed"))
+        expect(client.wait_for("to_all")[0] == 1, client.received("to_all"))
+    time.sleep(0.3)
+    for client in clients:
+        expect(client.received("x") == [], "another namespace leaked")
+        client.disconnect()
+
+
+@scenario
+def published_layout(args):
+    """What Herald publishes decodes (msgpack) to the adapter's exact layout."""
+    store = redis.Redis.from_url(args.redis)
+    listener = store.pubsub()
+    listener.psubscribe("socket.io#/*")
+    deadline = time.time() + 5
+    while time.time() < deadline and listener.get_message(timeout=0.2) is None:
+        pass
+    restaurant, guest = fresh_id("rest"), fresh_id("guest")
+    token = make_token(args.secret, fresh_id("staff"), "restaurant", restaurant)
+    added = api_post(args, "/points/add", {"guestId": guest, "restaurantId": restaurant, "amount": 3}, token)
+    expect(added.status_code == 201, added.text)
+    tab = Client(gateways(args)[0], make_token(args.secret, guest, "guest")).connect()
+    tab.wait_for("connected")
+    tab.call("action", {"type": "mark_all_read"})
+    seen = {}
+    deadline = time.time() + 5
+    while time.time() < deadline and len(seen) < 2:
+        message = listener.get_message(timeout=0.5)
+        if message and message["type"] == "pmessage":
+            uid, packet, opts = msgpack.unpackb(message["data"])
+            seen[packet["data"][0]] = (message["channel"].decode(), uid, packet, opts)
+    channel, uid, packet, opts = seen["points_added"]
+    expect(channel == "socket.io#/#", channel)
+    expect(uid == "emitter", uid)
+    expect(list(packet) == ["type", "data", "nsp"] and packet["type"] == 2 and packet["nsp"] == "/", packet)
+    expect(packet["data"][1]["amount"] == 3 and packet["data"][1]["guestId"] == guest, packet)
+    expect(list(opts) == ["rooms", "flags", "except"], opts)
+    expect(sorted(opts["rooms"]) == [f"guest:{guest}", f"restaurant:{restaurant}"] and opts["except"] == []
+           and opts["flags"] == {}, opts)
+    channel, uid, packet, opts = seen["notification_updated"]
+    expect(channel == f"socket.io#/#user:{guest}#", channel)
+    expect(isinstance(uid, str) and len(uid) == 6 and uid != "emitter", uid)
+    expect(list(opts) == ["rooms", "except", "flags"] and opts["rooms"] == [f"user:{guest}"], opts)
+    tab.disconnect()
+
+
+@scenario
+def redis_restart(args):
+    """Redis goes away: /readyz says so, a gateway still delivers to its own sockets, the API
+    still commits; Redis comes back: everyone reconnects, delivery resumes, the outbox catches up."""
+    import signal
+    import os
+    import subprocess
+    restaurant, guest = fresh_id("rest"), fresh_id("guest")
+    token = make_token(args.secret, fresh_id("staff"), "restaurant", restaurant)
+    listeners = [Client(url, make_token(args.secret, guest, "guest"), transports=["websocket"]).connect()
+                 for url in gateways(args)]
+    for client in listeners:
+        client.wait_for("connected")
+    os.kill(args.redis_pid, signal.SIGKILL)
+    deadline = time.time() + 5
+    while time.time() < deadline and requests.get(gateways(args)[0] + "/readyz", timeout=5).status_code == 200:
+        time.sleep(0.1)
+    expect(requests.get(gateways(args)[0] + "/readyz", timeout=5).status_code == 503, "gateway still ready")
+    expect(requests.get(args.api + "/readyz", timeout=5).status_code == 503, "points-api still ready")
+    # Local delivery keeps working: a change on gateway 0 reaches the tab on gateway 0.
+    answer = listeners[0].call("action", {"type": "mark_all_read"})
+    expect(answer["ok"] is True, answer)
+    listeners[0].wait_for("notification_updated")
+    # The API commits while Redis is down.
+    committed = api_post(args, "/points/add", {"guestId": guest, "restaurantId": restaurant, "amount": 4}, token)
+    expect(committed.status_code == 201, committed.text)
+    port = int(args.redis.rsplit(":", 1)[1])
+    restarted = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                                  "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    try:
+        started = time.time()
+        for client in listeners:
+            event = client.wait_for("points_added", timeout=8)[0]
+            expect(event["transactionId"] == committed.json()["transaction"]["id"], event)
+        expect(time.time() - started < 8, "delivery did not resume in time")
+        deadline = time.time() + 5
+        while time.time() < deadline and requests.get(gateways(args)[0] + "/readyz", timeout=5).status_code != 200:
+            time.sleep(0.1)
+        expect(requests.get(gateways(args)[0] + "/readyz", timeout=5).status_code == 200, "gateway not ready again")
+        # And new events flow as before.
+        again = api_post(args, "/points/add", {"guestId": guest, "restaurantId": restaurant, "amount": 5}, token)
+        for client in listeners:
+            expect(len(client.wait_for("points_added", count=2, timeout=5)) == 2, "after the restart")
+        expect(again.status_code == 201, again.text)
+    finally:
+        for client in listeners:
+            client.disconnect()
+        restarted.kill()  # a throwaway server: nothing to save, no reason to wait
+        restarted.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    import argparse
+    import sys
+    parser = argparse.ArgumentParser()
+    parser.add_argument("name", choices=sorted(SCENARIOS))
+    parser.add_argument("--gateways", required=True)
+    parser.add_argument("--api", required=True)
+    parser.add_argument("--redis", required=True)
+    parser.add_argument("--redis-pid", type=int, default=0)
+    parser.add_argument("--secret", required=True)
+    args = parser.parse_args()
+    try:
+        SCENARIOS[args.name](args)
+    except AssertionError as error:
+        print(f"FAILED {args.name}: {error}", file=sys.stderr)
+        sys.exit(1)
+    print(f"ok {args.name}")
