@@ -1,12 +1,12 @@
 import Foundation
-import NIOConcurrencyHelpers
 
-/// A process a test started: its output is collected, and it is stopped by PID.
+/// A process a test started: its output goes to a file, and it is stopped by PID.
+///
+/// A file rather than a pipe: nothing reads it while the test runs, nothing is lost when the
+/// process ends, and a failing test can show all of it.
 public final class ChildProcess: Sendable {
     private let process: Process
-    private let output = NIOLockedValueBox(String())
-    /// Set once the output pipe reached its end: everything printed has been read.
-    private let outputEnded = NIOLockedValueBox(false)
+    private let outputPath: String
 
     /// Starts `executable`; stdout and stderr are collected together.
     public init(_ executable: String, _ arguments: [String], environment: [String: String] = [:]) throws {
@@ -17,29 +17,25 @@ public final class ChildProcess: Sendable {
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
+        let outputPath = TestPaths.temporaryFile("output.log")
+        FileManager.default.createFile(atPath: outputPath, contents: nil)
+        let output = try FileHandle(forWritingTo: URL(fileURLWithPath: outputPath))
+        process.standardOutput = output
+        process.standardError = output
         process.standardInput = FileHandle.nullDevice
-        let output = self.output, outputEnded = self.outputEnded
-        pipe.fileHandleForReading.readabilityHandler = { handle in
-            let data = handle.availableData
-            if data.isEmpty {
-                handle.readabilityHandler = nil
-                outputEnded.withLockedValue { $0 = true }
-            } else {
-                output.withLockedValue { $0 += String(decoding: data, as: UTF8.self) }
-            }
-        }
         try process.run()
+        try output.close()
         self.process = process
+        self.outputPath = outputPath
     }
 
     public var pid: Int32 { process.processIdentifier }
     public var isRunning: Bool { process.isRunning }
     public var exitCode: Int32 { process.terminationStatus }
     /// Everything printed so far.
-    public var text: String { output.withLockedValue { $0 } }
+    public var text: String {
+        (try? String(contentsOfFile: outputPath, encoding: .utf8)) ?? ""
+    }
 
     /// Waits until the output contains `needle` or the time is up; returns the output's line holding it.
     public func waitForLine(containing needle: String, timeout: Duration = .seconds(20)) async throws -> String {
@@ -63,11 +59,6 @@ public final class ChildProcess: Sendable {
             kill(pid, SIGKILL)
             process.waitUntilExit()
             return nil
-        }
-        // The pipe may still hold the last lines; read them before answering.
-        let drained = ContinuousClock.now + .seconds(2)
-        while !outputEnded.withLockedValue({ $0 }), ContinuousClock.now < drained {
-            try? await Task.sleep(for: .milliseconds(5))
         }
         return process.terminationStatus
     }

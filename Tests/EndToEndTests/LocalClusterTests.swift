@@ -1,0 +1,33 @@
+import Foundation
+import HeraldTesting
+import Testing
+
+/// `deploy/local-cluster`: the docker-compose topology on loopback (redis-server, 3 gateways,
+/// points-api, nginx), driven through nginx by python-socketio clients (`peers/nginx_scenarios.py`).
+@Suite(.serialized) struct LocalClusterTests {
+    @Test(arguments: ["nginx_transports", "gateway_killed"])
+    func throughNginx(_ name: String) async throws {
+        let directory = TestPaths.temporaryFile("cluster")
+        let port = try freeLoopbackPort()
+        let secret = "local-cluster-\(UUID().uuidString)"
+        let environment = ["HERALD_CLUSTER_DIR": directory, "HERALD_BIN": TestPaths.heraldBinary, "HERALD_JWT_SECRET": secret]
+        let script = TestPaths.packageRoot + "/deploy/local-cluster"
+        let up = try ChildProcess(script, ["up", "--nodes", "3", "--port", String(port)], environment: environment)
+        let started = await up.waitForExit(timeout: .seconds(60))
+        #expect(started == 0, "\(up.text)")
+        if started == 0 {
+            let outcome = try await PythonPeer.run("nginx_scenarios.py", [
+                name, "--url", "http://127.0.0.1:\(port)", "--secret", secret, "--pids", directory + "/pids",
+            ], timeout: .seconds(120))
+            #expect(outcome.succeeded, "\(outcome.output)")
+        }
+        let status = try ChildProcess(script, ["status"], environment: environment)
+        await status.waitForExit(timeout: .seconds(20))
+        #expect(status.text.contains("nginx: running"), "\(status.text)")
+        let down = try ChildProcess(script, ["down"], environment: environment)
+        #expect(await down.waitForExit(timeout: .seconds(60)) == 0, "\(down.text)")
+        let after = try ChildProcess(script, ["status"], environment: environment)
+        await after.waitForExit(timeout: .seconds(20))
+        #expect(after.text.contains("local-cluster: down"), "\(after.text)")
+    }
+}
