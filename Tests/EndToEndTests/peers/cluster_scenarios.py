@@ -9,7 +9,7 @@ import redis
 import requests
 
 from herald_peer import Client, fresh_id, make_token
-from scenarios import SCENARIOS, expect, main, scenario
+from scenarios import expect, main, scenario
 
 
 def gateways(args):
@@ -177,20 +177,13 @@ def redis_restart(args):
         restarted.wait(timeout=10)
 
 
-if __name__ == "__main__":
-    import argparse
-    import sys
-    parser = argparse.ArgumentParser()
-    parser.add_argument("name", choices=sorted(SCENARIOS))
+def arguments(parser):
     parser.add_argument("--gateways", required=True)
     parser.add_argument("--api", required=True)
     parser.add_argument("--redis", required=True)
     parser.add_argument("--redis-pid", type=int, default=0)
     parser.add_argument("--secret", required=True)
-    args = parser.parse_args()
-    try:
-        SCENARIOS[args.name](args)
-    except AssertionError as error:
-        print(f"FAILED {args.name}: {error}", file=sys.stderr)
-        sys.exit(1)
-    print(f"ok {args.name}")
+
+
+if __name__ == "__main__":
+    main(arguments)

@@ -1,17 +1,15 @@
 """End-to-end scenarios through nginx in front of the cluster (deploy/local-cluster).
 Usage: nginx_scenarios.py NAME --url NGINX_URL --secret S --pids DIR"""
-import argparse
 import collections
 import os
 import signal
-import sys
 import time
 
 import requests
 import socketio
 
 from herald_peer import Client, fresh_id, make_token
-from scenarios import SCENARIOS, expect, scenario
+from scenarios import expect, main, scenario
 
 
 def post(args, path, body, token):
@@ -79,16 +77,11 @@ def gateway_killed(args):
         client.disconnect()
 
 
-if __name__ == "__main__":
-    parser = argparse.ArgumentParser()
-    parser.add_argument("name", choices=sorted(SCENARIOS))
+def arguments(parser):
     parser.add_argument("--url", required=True)
     parser.add_argument("--secret", required=True)
-    parser.add_argument("--pids", default="")
-    args = parser.parse_args()
-    try:
-        SCENARIOS[args.name](args)
-    except AssertionError as error:
-        print(f"FAILED {args.name}: {error}", file=sys.stderr)
-        sys.exit(1)
-    print(f"ok {args.name}")
+    parser.add_argument("--pids", required=True)
+
+
+if __name__ == "__main__":
+    main(arguments)

@@ -428,11 +428,16 @@ def flood_disconnect(args):
     expect(healthy(args.url), "unhealthy")
 
 
-def main():
+def main(configure=None):
+    """Runs the scenario named on the command line; `configure` adds the arguments it needs
+    (default: --url and --secret)."""
     parser = argparse.ArgumentParser()
     parser.add_argument("name", choices=sorted(SCENARIOS))
-    parser.add_argument("--url", required=True)
-    parser.add_argument("--secret", required=True)
+    if configure:
+        configure(parser)
+    else:
+        parser.add_argument("--url", required=True)
+        parser.add_argument("--secret", required=True)
     args = parser.parse_args()
     try:
         SCENARIOS[args.name](args)
