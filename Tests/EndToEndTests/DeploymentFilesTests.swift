@@ -16,7 +16,9 @@ import Testing
         try FileManager.default.copyItem(atPath: TestPaths.packageRoot + "/deploy", toPath: copy + "/deploy")
         try FileManager.default.copyItem(atPath: TestPaths.packageRoot + "/nginx", toPath: copy + "/nginx")
         var compose = try String(contentsOfFile: TestPaths.packageRoot + "/docker-compose.yml", encoding: .utf8)
-        compose = compose.replacingOccurrences(of: "  gateway:\n", with: "  gateway:\n    container_name: the-gateway\n    healthchek: {}\n")
+        compose = compose.replacingOccurrences(
+            of: "\n  gateway:\n    <<: *herald\n",
+            with: "\n  gateway:\n    <<: *herald\n    container_name: the-gateway\n    healthchek: {}\n")
         try compose.write(toFile: copy + "/docker-compose.yml", atomically: true, encoding: .utf8)
         let outcome = try await PythonPeer.run("deployment_check.py", [copy])
         #expect(!outcome.succeeded)
