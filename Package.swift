@@ -133,7 +133,7 @@ let package = Package(
         .target(
             name: "Gateway",
             dependencies: [
-                "EngineIO", "SocketIO", "HeraldAuth", "HTTPServer",
+                "EngineIO", "SocketIO", "HeraldAuth", "HTTPServer", "RedisClient",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -9,6 +9,8 @@ public struct GatewayError: Error, Sendable, Equatable {
         case unknownAction = "unknown_action"
         case notFound = "not_found"
         case rateLimited = "rate_limited"
+        /// The notification center could not be reached (its Redis is down); try again.
+        case unavailable
     }
 
     public var code: Code

@@ -129,12 +129,16 @@ final class GatewaySocket: SocketDelegate {
         let room = center.room
         socket.eventLoop.makeFutureWithTask {
             try await store.list(room: room)
-        }.assumeIsolated().whenComplete { result in
-            let items = (try? result.get()) ?? []
-            ack?.send([
-                "notifications": .array(items.map(\.json)),
-                "unreadCount": .number(Double(items.count { !$0.read })),
-            ])
+        }.assumeIsolated().whenComplete { [self] result in
+            switch result {
+            case .success(let items):
+                ack?.send([
+                    "notifications": .array(items.map(\.json)),
+                    "unreadCount": .number(Double(items.count { !$0.read })),
+                ])
+            case .failure:
+                refuse(GatewayError(.unavailable, "the notification center is unavailable; try again"), ack: ack)
+            }
         }
     }
 
@@ -191,8 +195,10 @@ final class GatewaySocket: SocketDelegate {
             switch result {
             case .success(let unread?):
                 ack?.send(["ok": true, "unreadCount": .number(Double(unread))])
-            case .success(nil), .failure:
+            case .success(nil):
                 refuse(GatewayError(.notFound, "no such notification"), ack: ack)
+            case .failure:
+                refuse(GatewayError(.unavailable, "the notification center is unavailable; try again"), ack: ack)
             }
         }
     }

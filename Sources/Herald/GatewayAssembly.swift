@@ -5,6 +5,7 @@ import Logging
 import NIOCore
 import Prometheus
 import RedisAdapter
+import RedisClient
 import ServiceLifecycle
 
 /// Assembles the gateway part shared by `serve` and `gateway`: with `--redis`, a cluster node
@@ -15,16 +16,23 @@ struct GatewayAssembly {
     /// The cluster adapter, when the node runs with `--redis`.
     let cluster: RedisAdapter?
 
+    /// The command connection of the cluster's notification centers, when the node runs with `--redis`.
+    let notificationsClient: RedisClient?
+
+    /// `notifications` serves a node without `--redis`; in a cluster the centers live in Redis.
     init(
         options: ServerOptions,
         group: any EventLoopGroup,
         authority: TokenAuthority,
-        notifications: any NotificationStore,
+        notifications embedded: any NotificationStore,
         logger: Logger
     ) throws {
         let registry = PrometheusCollectorRegistry()
         let redis = try options.resolvedRedis()
         var cluster: RedisAdapter?
+        let notificationsClient = redis.map { RedisClient(url: $0, group: group, logger: logger, name: "notifications") }
+        let notifications: any NotificationStore = notificationsClient.map(RedisNotificationStore.init) ?? embedded
+        self.notificationsClient = notificationsClient
         self.registry = registry
         self.gateway = GatewayNode(
             nodeId: options.resolvedNodeId,
@@ -45,12 +53,17 @@ struct GatewayAssembly {
     }
 
     /// The services to run before the listener (the cluster adapter's Redis connections).
-    var services: [any Service] { cluster.map { [$0] } ?? [] }
+    var services: [any Service] {
+        var services: [any Service] = []
+        if let cluster { services.append(cluster) }
+        if let notificationsClient { services.append(notificationsClient) }
+        return services
+    }
 
     /// Ready when the cluster's Redis is (a node without one is ready once it listens).
     var isReady: @Sendable () async -> Bool {
-        let cluster = self.cluster
-        return { cluster?.isReady ?? true }
+        let cluster = self.cluster, notificationsClient = self.notificationsClient
+        return { (cluster?.isReady ?? true) && (notificationsClient?.isConnected ?? true) }
     }
 
     /// `/healthz`, `/readyz` (ready when `isReady` says so) and `/metrics`.

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Gateway
 import HTTPServer
 import HeraldAuth
 import Logging
@@ -46,7 +47,9 @@ struct PointsAPICommand: AsyncParsableCommand {
             let local = LocalAdapter(group: group, metrics: metrics, logger: logger)
             let cluster = RedisAdapter(url: redis, local: local, group: group, logger: logger)
             let publisher = RedisClient(url: redis, group: group, logger: logger, name: "emitter")
-            let relay = OutboxRelay(ledger: ledger, broadcaster: RedisEmitter(client: publisher), logger: logger)
+            // Each event is kept in the notification centers (in Redis) of its rooms, then published.
+            let broadcaster = NotificationRecorder(next: RedisEmitter(client: publisher), store: RedisNotificationStore(client: publisher))
+            let relay = OutboxRelay(ledger: ledger, broadcaster: broadcaster, logger: logger)
             services = [cluster, publisher, relay]
             onCommit = { relay.wake() }
             presence = cluster

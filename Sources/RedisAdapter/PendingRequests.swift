@@ -8,12 +8,15 @@ actor PendingRequests {
     private struct Waiting {
         var expected: Int
         var responses: [JSONValue] = []
-        let continuation: CheckedContinuation<[JSONValue], Never>
+        let continuation: CheckedContinuation<[JSONValue], any Error>
     }
 
     private var waiting: [String: Waiting] = [:]
 
     /// Sends with `publish` and waits for `expected` responses, or `timeout`; returns what came.
+    ///
+    /// The request is registered before it is published: a fast node may answer before the
+    /// publish returns, and that answer must find someone waiting.
     func collect(
         requestId: String,
         expected: Int,
@@ -21,14 +24,23 @@ actor PendingRequests {
         publish: @Sendable @escaping () async throws -> Void
     ) async throws -> [JSONValue] {
         guard expected > 0 else { return [] }
-        try await publish()
-        return await withCheckedContinuation { continuation in
+        return try await withCheckedThrowingContinuation { continuation in
             waiting[requestId] = Waiting(expected: expected, continuation: continuation)
             Task {
+                do {
+                    try await publish()
+                } catch {
+                    self.fail(requestId, error)
+                    return
+                }
                 try? await Task.sleep(for: timeout)
                 self.finish(requestId)
             }
         }
+    }
+
+    private func fail(_ requestId: String, _ error: any Error) {
+        waiting.removeValue(forKey: requestId)?.continuation.resume(throwing: error)
     }
 
     /// A response from another node.
