@@ -99,15 +99,21 @@ public final class SQLiteLedger: Ledger {
             let outcome = try Self.perform(write, db: db, now: now)
             let restaurantName = try Self.restaurantName(db, outcome)
             if let row = OutboxPayloads.row(for: outcome, restaurantName: restaurantName) {
-                try db.run("INSERT INTO outbox (event_id, event, rooms, payload, created_at) VALUES (?, ?, ?, ?, ?)", [row.eventId, row.event, row.rooms, row.payload, now])
+                try db.run(
+                    "INSERT INTO outbox (event_id, event, rooms, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+                    [row.eventId, row.event, row.rooms, row.payload, now]
+                )
             }
             let response = render(outcome)
             if let idempotency {
-                try db.run("""
-                        INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)
-                        ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint,
-                            status = excluded.status, body = excluded.body, created_at = excluded.created_at
-                        """, [idempotency.scope, idempotency.key, idempotency.fingerprint, response.status, response.body, now])
+                try db.run(
+                    """
+                    INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint,
+                        status = excluded.status, body = excluded.body, created_at = excluded.created_at
+                    """,
+                    [idempotency.scope, idempotency.key, idempotency.fingerprint, response.status, response.body, now]
+                )
             }
             return .fresh(response, outcome)
         }
@@ -117,8 +123,7 @@ public final class SQLiteLedger: Ledger {
     /// same key is refused.
     private static func storedResponse(_ db: Database, _ key: IdempotencyKey, now: Int64) throws -> StoredResponse? {
         guard let row = try Row.fetchOne(
-            db,
-            sql: "SELECT fingerprint, status, body FROM idempotency WHERE scope = ? AND key = ? AND created_at > ?",
+            db.cachedStatement(sql: "SELECT fingerprint, status, body FROM idempotency WHERE scope = ? AND key = ? AND created_at > ?"),
             arguments: [key.scope, key.key, now - IdempotencyKey.lifetimeMilliseconds]
         ) else { return nil }
         guard row["fingerprint"] as String == key.fingerprint else { throw LedgerError.idempotencyKeyReused }
@@ -128,52 +133,86 @@ public final class SQLiteLedger: Ledger {
     private static func perform(_ write: LedgerWrite, db: Database, now: Int64) throws -> LedgerOutcome {
         switch write {
         case .addPoints(let change):
-            try db.run("INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING", [change.guestId, now])
-            let balance = try db.one(Int64.self, "UPDATE guests SET balance = balance + ? WHERE guest_id = ? RETURNING balance", [change.amount, change.guestId]) ?? 0
+            try ensureGuest(change.guestId, db: db, now: now)
+            let balance = try db.one(
+                Int64.self, "UPDATE guests SET balance = balance + ? WHERE guest_id = ? RETURNING balance",
+                [change.amount, change.guestId]
+            ) ?? 0
             return try record(.add, change, balanceAfter: balance, db: db, now: now)
         case .redeemPoints(let change):
-            guard let balance = try db.one(Int64.self, "UPDATE guests SET balance = balance - ? WHERE guest_id = ? AND balance >= ? RETURNING balance", [change.amount, change.guestId, change.amount]) else {
+            guard let balance = try db.one(
+                Int64.self, "UPDATE guests SET balance = balance - ? WHERE guest_id = ? AND balance >= ? RETURNING balance",
+                [change.amount, change.guestId, change.amount]
+            ) else {
                 let current = try db.one(Int64.self, "SELECT balance FROM guests WHERE guest_id = ?", [change.guestId])
                 throw current.map { LedgerError.insufficientPoints(balance: $0) } ?? LedgerError.notFound
             }
             return try record(.redeem, change, balanceAfter: balance, db: db, now: now)
         case .registerGuest(let guestId, let name, let restaurantId):
-            try db.run("INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING", [guestId, now])
-            if let registered = try db.one(Int64.self, "UPDATE guest_registrations SET name = ? WHERE guest_id = ? AND restaurant_id = ? RETURNING registered_at", [name, guestId, restaurantId]) {
-                return .guestRegistered(GuestRecord(guestId: guestId, name: name, restaurantId: restaurantId, timestamp: registered), created: false)
+            try ensureGuest(guestId, db: db, now: now)
+            if let registered = try db.one(
+                Int64.self,
+                "UPDATE guest_registrations SET name = ? WHERE guest_id = ? AND restaurant_id = ? RETURNING registered_at",
+                [name, guestId, restaurantId]
+            ) {
+                let guest = GuestRecord(guestId: guestId, name: name, restaurantId: restaurantId, timestamp: registered)
+                return .guestRegistered(guest, created: false)
             }
-            try db.run("INSERT INTO guest_registrations (guest_id, restaurant_id, name, registered_at) VALUES (?, ?, ?, ?)", [guestId, restaurantId, name, now])
+            try db.run(
+                "INSERT INTO guest_registrations (guest_id, restaurant_id, name, registered_at) VALUES (?, ?, ?, ?)",
+                [guestId, restaurantId, name, now]
+            )
             return .guestRegistered(GuestRecord(guestId: guestId, name: name, restaurantId: restaurantId, timestamp: now), created: true)
         case .createCard(let guestId, let restaurantId):
-            try db.run("INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING", [guestId, now])
+            try ensureGuest(guestId, db: db, now: now)
             let cardId = makeID()
-            let inserted = try db.one(String.self, """
-                    INSERT INTO cards (card_id, guest_id, restaurant_id, created_at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (guest_id, restaurant_id) DO NOTHING RETURNING card_id
-                    """, [cardId, guestId, restaurantId, now])
+            let inserted = try db.one(
+                String.self,
+                """
+                INSERT INTO cards (card_id, guest_id, restaurant_id, created_at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (guest_id, restaurant_id) DO NOTHING RETURNING card_id
+                """,
+                [cardId, guestId, restaurantId, now]
+            )
             guard inserted != nil else { throw LedgerError.cardExists }
             return .cardCreated(cardId: cardId, guestId: guestId, restaurantId: restaurantId, timestamp: now)
         case .nameRestaurant(let restaurantId, let name):
-            try db.run("INSERT INTO restaurants (restaurant_id, name) VALUES (?, ?) ON CONFLICT (restaurant_id) DO UPDATE SET name = excluded.name", [restaurantId, name])
+            try db.run(
+                """
+                INSERT INTO restaurants (restaurant_id, name) VALUES (?, ?)
+                ON CONFLICT (restaurant_id) DO UPDATE SET name = excluded.name
+                """,
+                [restaurantId, name]
+            )
             return .restaurantNamed(restaurantId: restaurantId, name: name)
         case .raiseAlert(let level, let message):
             return .alertRaised(level: level, message: message, timestamp: now)
         }
     }
 
+    /// Points may be added, and cards made, for a guest the till sees first (SPEC 5.1).
+    private static func ensureGuest(_ guestId: String, db: Database, now: Int64) throws {
+        try db.run("INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING", [guestId, now])
+    }
+
     private static func record(
         _ type: TransactionRecord.Kind, _ change: PointsChange, balanceAfter: Int64, db: Database, now: Int64
     ) throws -> LedgerOutcome {
-        let cardId = try db.one(String.self, "SELECT card_id FROM cards WHERE guest_id = ? AND restaurant_id = ?", [change.guestId, change.restaurantId])
+        let cardId = try db.one(
+            String.self, "SELECT card_id FROM cards WHERE guest_id = ? AND restaurant_id = ?", [change.guestId, change.restaurantId]
+        )
         let transaction = TransactionRecord(
             id: makeID(), type: type, guestId: change.guestId, restaurantId: change.restaurantId, cardId: cardId,
             amount: change.amount, balanceAfter: balanceAfter, description: change.description, timestamp: now
         )
-        try db.run("""
-                INSERT INTO transactions (id, type, guest_id, restaurant_id, card_id, amount, balance_after, description, timestamp)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, [transaction.id, type.rawValue, change.guestId, change.restaurantId, cardId, change.amount,
-                        balanceAfter, change.description, now])
+        try db.run(
+            """
+            INSERT INTO transactions (id, type, guest_id, restaurant_id, card_id, amount, balance_after, description, timestamp)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [transaction.id, type.rawValue, change.guestId, change.restaurantId, cardId, change.amount, balanceAfter,
+             change.description, now]
+        )
         return .points(transaction, newBalance: balanceAfter)
     }
 
@@ -238,9 +277,13 @@ public final class SQLiteLedger: Ledger {
 
     public func markPublished(upTo seq: Int64) async throws {
         try await pool.write { db in
-            try db.run("UPDATE outbox SET published_at = ? WHERE seq <= ? AND published_at IS NULL", [epochMilliseconds(), seq])
+            try db.run(
+                "UPDATE outbox SET published_at = ? WHERE seq <= ? AND published_at IS NULL", [epochMilliseconds(), seq]
+            )
             // Idempotency keys live a day (SPEC 5.1); sweeping them here keeps the table small.
-            try db.run("DELETE FROM idempotency WHERE created_at <= ?", [epochMilliseconds() - IdempotencyKey.lifetimeMilliseconds])
+            try db.run(
+                "DELETE FROM idempotency WHERE created_at <= ?", [epochMilliseconds() - IdempotencyKey.lifetimeMilliseconds]
+            )
         }
     }
 }

@@ -197,9 +197,10 @@ def redis_restart(args):
     try:
         started = time.time()
         for client in listeners:
-            event = client.wait_for("points_added", timeout=8)[0]
+            event = client.wait_for("points_added", timeout=5)[0]
             expect(event["transactionId"] == committed.json()["transaction"]["id"], event)
-        expect(time.time() - started < 8, "delivery did not resume in time")
+        # SPEC 5.2 and the cluster issue: delivery resumes within 5 s of Redis coming back.
+        expect(time.time() - started < 5, f"delivery resumed after {time.time() - started:.1f} s")
         deadline = time.time() + 5
         while time.time() < deadline and requests.get(gateways(args)[0] + "/readyz", timeout=5).status_code != 200:
             time.sleep(0.1)
