@@ -13,7 +13,7 @@ struct Herald: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "herald",
         abstract: "Herald: the real-time notification cluster of a restaurant loyalty platform.",
-        subcommands: [Serve.self, GatewayCommand.self, PointsAPICommand.self, Token.self]
+        subcommands: [Serve.self, GatewayCommand.self, PointsAPICommand.self, Token.self, LoadTestCommand.self]
     )
 
     /// Every error ends in one line on stderr; usage errors exit 2 (SPEC section 2).
@@ -26,6 +26,9 @@ struct Herald: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let exit as ExitCode {
+            // A command that ends with a status of its own (loadtest: 1 when anything was lost).
+            Glibc.exit(exit.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
