@@ -16,6 +16,14 @@ struct Serve: AsyncParsableCommand {
     @OptionGroup var options: ServerOptions
     @OptionGroup var ledgerOptions: LedgerOptions
 
+    func validate() throws {
+        // `serve` is the all-in-one node with its in-process adapter (SPEC section 1); a
+        // cluster is gateways and a points API on Redis.
+        if try options.resolvedRedis() != nil {
+            throw ValidationError("serve runs alone with its in-process adapter; in a cluster run gateway and points-api with --redis")
+        }
+    }
+
     func run() async throws {
         try options.bootstrapLogging()
         let logger = Logger(label: "herald")

@@ -25,6 +25,8 @@ import Testing
         ["token", "--sub", "u", "--role", "chef", "--jwt-secret", "s"],
         ["token", "--sub", "u", "--role", "restaurant", "--jwt-secret", "s"],
         ["token", "--sub", "u", "--role", "guest"],
+        ["serve", "--redis", "redis://127.0.0.1:6379"],
+        ["gateway", "--redis", "http://not-redis", "--jwt-secret", "s"],
     ])
     func badInvocationsAreOneLineExitTwo(_ arguments: [String]) async throws {
         let (code, output) = try await herald(arguments, environment: ["HERALD_JWT_SECRET": ""])
