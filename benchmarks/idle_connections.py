@@ -9,40 +9,14 @@ Usage: idle_connections.py --herald .build/release/herald --connections 10000
 """
 import argparse
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
 import os
-import re
-import socket
-import subprocess
 import sys
 import time
 
 import websockets
 
-
-def token(secret, sub):
-    enc = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-    head = enc(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = enc(json.dumps({"sub": sub, "role": "guest", "exp": int(time.time()) + 3600}).encode())
-    sig = enc(hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest())
-    return f"{head}.{body}.{sig}"
-
-
-def rss_bytes(pid):
-    with open(f"/proc/{pid}/status") as status:
-        for line in status:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) * 1024
-    raise RuntimeError("no VmRSS")
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from herald_bench import free_port, rss_bytes, start_herald, stop as stop_herald, token
 
 
 async def hold(url, secret, index, connected, stop, failures, gate):
@@ -78,16 +52,9 @@ async def run(args):
     secret = "bench-" + os.urandom(8).hex()
     port = free_port()
     log = open(args.log, "w")
-    herald = subprocess.Popen([args.herald, "serve", "--host", "127.0.0.1", "--port", str(port),
-                               "--jwt-secret", secret, "--log-level", "warning"], stdout=log, stderr=log)
+    herald = start_herald([args.herald, "serve", "--host", "127.0.0.1", "--port", str(port), "--jwt-secret", secret,
+                           "--log-level", "warning"], log, port)
     try:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
         time.sleep(1)
         before = rss_bytes(herald.pid)
         url = f"ws://127.0.0.1:{port}/socket.io/?EIO=4&transport=websocket"
@@ -122,11 +89,7 @@ async def run(args):
         print(json.dumps(result))
         return 0 if held == args.connections else 1
     finally:
-        herald.terminate()
-        try:
-            herald.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            herald.kill()
+        stop_herald(herald)
 
 
 def main():

@@ -9,13 +9,9 @@ prints a table and one JSON line. Only 127.0.0.1 is contacted.
 Usage: points_add.py --herald .build/release/herald [--duration 20] [--connections 32]
 """
 import argparse
-import base64
-import hashlib
-import hmac
 import json
 import os
 import re
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -25,21 +21,7 @@ import time
 
 import websocket
 
-
-def token(secret, sub, role, restaurant=None):
-    enc = lambda data: base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-    claims = {"sub": sub, "role": role, "exp": int(time.time()) + 3600}
-    if restaurant:
-        claims["restaurantId"] = restaurant
-    head = enc(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-    body = enc(json.dumps(claims).encode())
-    return f"{head}.{body}.{enc(hmac.new(secret.encode(), f'{head}.{body}'.encode(), hashlib.sha256).digest())}"
-
-
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+from herald_bench import free_port, start_herald, stop, token
 
 
 class Listener(threading.Thread):
@@ -83,17 +65,9 @@ def main():
     secret, restaurant, port = "bench-" + os.urandom(8).hex(), "r-bench", free_port()
     directory = tempfile.mkdtemp(prefix="herald-bench-")
     log = open(os.path.join(directory, "herald.log"), "w")
-    herald = subprocess.Popen([args.herald, "serve", "--host", "127.0.0.1", "--port", str(port), "--jwt-secret", secret,
-                               "--db", os.path.join(directory, "ledger.sqlite"), "--log-level", "warning"],
-                              stdout=log, stderr=log)
+    herald = start_herald([args.herald, "serve", "--host", "127.0.0.1", "--port", str(port), "--jwt-secret", secret,
+                           "--db", os.path.join(directory, "ledger.sqlite"), "--log-level", "warning"], log, port)
     try:
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
         listener = Listener(port, token(secret, "bench-staff", "restaurant", restaurant))
         listener.start()
         env = dict(os.environ, HERALD_BENCH_TOKEN=token(secret, "bench-staff", "restaurant", restaurant),
@@ -135,11 +109,7 @@ def main():
         print(json.dumps(result))
         sys.exit(0 if result["lost"] == result["duplicated"] == stats["errors"] == 0 else 1)
     finally:
-        herald.terminate()
-        try:
-            herald.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            herald.kill()
+        stop(herald)
 
 
 if __name__ == "__main__":
