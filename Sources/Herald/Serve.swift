@@ -1,4 +1,5 @@
 import ArgumentParser
+import EngineIO
 import Gateway
 import HeraldAuth
 import Logging
@@ -63,17 +64,7 @@ struct Serve: AsyncParsableCommand {
     }
 }
 
-/// 32 random bytes, hex.
+/// 45 random bytes in base64url, made with the session-id generator the server already has.
 func randomSecret() -> String {
-    var generator = SystemRandomNumberGenerator()
-    return (0..<32).map { _ in
-        let byte = UInt8.random(in: .min ... .max, using: &generator)
-        return String(byte, radix: 16).leftPadded(to: 2)
-    }.joined()
-}
-
-extension String {
-    func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
+    (0..<3).map { _ in EngineServer.makeSessionID() }.joined()
 }

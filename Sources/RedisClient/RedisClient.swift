@@ -25,26 +25,13 @@ public final class RedisClient: Service, Sendable {
     public var isConnected: Bool { channel.withLockedValue { $0 != nil } }
 
     public func run() async throws {
-        var policy = ReconnectPolicy(name: name, logger: logger)
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            do {
-                let connection = try await RedisConnector.connect(to: url, group: group) { _ in RedisCommandHandler() }
-                for command in url.handshake { _ = try await RedisConnector.send(command, on: connection) }
-                channel.withLockedValue { $0 = connection }
-                policy.connected(to: url)
-                try? await withGracefulShutdownHandler {
-                    try await connection.closeFuture.get()
-                } onGracefulShutdown: {
-                    connection.close(promise: nil)
-                }
-                channel.withLockedValue { $0 = nil }
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                policy.failed(url, RedisConnectionClosed())
-            } catch {
-                channel.withLockedValue { $0 = nil }
-                policy.failed(url, error)
-            }
-            await policy.pause()
+        let url = self.url, group = self.group
+        await RedisConnector.keepConnected(to: url, name: name, logger: logger) {
+            let connection = try await RedisConnector.connect(to: url, group: group) { _ in RedisCommandHandler() }
+            for command in url.handshake { _ = try await RedisConnector.send(command, on: connection) }
+            return connection
+        } onChange: { connection in
+            channel.withLockedValue { $0 = connection }
         }
     }
 

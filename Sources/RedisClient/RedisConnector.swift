@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 
 /// Opens TCP connections to Redis with the RESP codec (hiredis) in the pipeline.
 enum RedisConnector {
@@ -24,6 +25,38 @@ enum RedisConnector {
             }
             .connect(host: url.host, port: url.port)
             .get()
+    }
+
+    /// Keeps one connection up until shutdown: `open` connects and prepares it (then it counts as
+    /// up); `onChange` hears the connection when it is up and nil when it is lost. After a loss
+    /// it waits (the policy's backoff) and opens again.
+    static func keepConnected(
+        to url: RedisURL,
+        name: String,
+        logger: Logger,
+        open: () async throws -> any Channel,
+        onChange: (_ connection: (any Channel)?) -> Void
+    ) async {
+        var policy = ReconnectPolicy(name: name, logger: logger)
+        while !Task.isShuttingDownGracefully, !Task.isCancelled {
+            do {
+                let connection = try await open()
+                onChange(connection)
+                policy.connected(to: url)
+                try? await withGracefulShutdownHandler {
+                    try await connection.closeFuture.get()
+                } onGracefulShutdown: {
+                    connection.close(promise: nil)
+                }
+                onChange(nil)
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                policy.failed(url, RedisConnectionClosed())
+            } catch {
+                onChange(nil)
+                policy.failed(url, error)
+            }
+            await policy.pause()
+        }
     }
 
     /// Sends one command through a `RedisCommandHandler` in the pipeline and waits for its reply.

@@ -46,45 +46,32 @@ public final class RedisSubscriber: Service, Sendable {
     public var isSubscribed: Bool { subscribed.withLockedValue { $0 } }
 
     public func run() async throws {
-        var policy = ReconnectPolicy(name: "subscriber", logger: logger)
-        while !Task.isShuttingDownGracefully, !Task.isCancelled {
-            do {
-                // AUTH and SELECT go first on the same connection; their replies are checked by
-                // the push handler before it counts subscription confirmations.
-                let handshake = url.handshake
-                let subscriptions = self.subscriptions, onMessage = self.onMessage
-                let confirmed = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
-                let connection = try await RedisConnector.connect(to: url, group: group) { eventLoop in
-                    let handler = RedisPushHandler(
-                        eventLoop: eventLoop,
-                        handshakeReplies: handshake.count,
-                        expectedConfirmations: subscriptions.count,
-                        onMessage: onMessage
-                    )
-                    confirmed.withLockedValue { $0 = handler.confirmed }
-                    return handler
-                }
-                for command in handshake + subscriptions.map(\.command) {
-                    connection.write(command, promise: nil)
-                }
-                connection.flush()
-                guard let confirmed = confirmed.withLockedValue({ $0 }) else { throw RedisConnectionClosed() }
-                try await confirmed.get()
-                subscribed.withLockedValue { $0 = true }
-                policy.connected(to: url)
-                try? await withGracefulShutdownHandler {
-                    try await connection.closeFuture.get()
-                } onGracefulShutdown: {
-                    connection.close(promise: nil)
-                }
-                subscribed.withLockedValue { $0 = false }
-                if Task.isShuttingDownGracefully || Task.isCancelled { break }
-                policy.failed(url, RedisConnectionClosed())
-            } catch {
-                subscribed.withLockedValue { $0 = false }
-                policy.failed(url, error)
+        let url = self.url, group = self.group
+        await RedisConnector.keepConnected(to: url, name: "subscriber", logger: logger) {
+            // AUTH and SELECT go first on the same connection; their replies are checked by
+            // the push handler before it counts subscription confirmations.
+            let handshake = url.handshake
+            let subscriptions = self.subscriptions, onMessage = self.onMessage
+            let confirmed = NIOLockedValueBox<EventLoopFuture<Void>?>(nil)
+            let connection = try await RedisConnector.connect(to: url, group: group) { eventLoop in
+                let handler = RedisPushHandler(
+                    eventLoop: eventLoop,
+                    handshakeReplies: handshake.count,
+                    expectedConfirmations: subscriptions.count,
+                    onMessage: onMessage
+                )
+                confirmed.withLockedValue { $0 = handler.confirmed }
+                return handler
             }
-            await policy.pause()
+            for command in handshake + subscriptions.map(\.command) {
+                connection.write(command, promise: nil)
+            }
+            connection.flush()
+            guard let confirmed = confirmed.withLockedValue({ $0 }) else { throw RedisConnectionClosed() }
+            try await confirmed.get()
+            return connection
+        } onChange: { connection in
+            subscribed.withLockedValue { $0 = connection != nil }
         }
     }
 
