@@ -11,6 +11,12 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .executable(name: "herald", targets: ["Herald"]),
+        // For the micro-benchmarks package in benchmarks/micro, which imports these modules by path.
+        .library(name: "EngineIO", targets: ["EngineIO"]),
+        .library(name: "SocketIO", targets: ["SocketIO"]),
+        .library(name: "MessagePack", targets: ["MessagePack"]),
+        .library(name: "RedisClient", targets: ["RedisClient"]),
+        .library(name: "RedisAdapter", targets: ["RedisAdapter"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),
@@ -230,7 +236,7 @@ let package = Package(
         .testTarget(
             name: "EndToEndTests",
             dependencies: [
-                "HeraldTesting", "Gateway", "SocketIO", "HeraldAuth", "HTTPServer", "EngineIO", "PointsLedger",
+                "HeraldTesting", "Gateway", "SocketIO", "HeraldAuth", "HTTPServer", "EngineIO", "PointsLedger", "LoadTest",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -87,10 +87,17 @@ public final class EngineSocket {
         transport.send(.binaryMessage(binary))
     }
 
-    /// Sends a message prepared once for many sockets.
-    public func send(_ message: PreparedMessage) {
-        guard !isClosed else { return }
-        transport.send(message)
+    /// Queues a message prepared once for many sockets; true when the session then owes its
+    /// transport a `flush()`. A fan-out writes every broadcast that queued up, then flushes each
+    /// socket once: one write(2) per socket per batch instead of one per message.
+    public func write(_ message: PreparedMessage) -> Bool {
+        guard !isClosed else { return false }
+        return transport.write(message)
+    }
+
+    /// Pushes the broadcasts `write` queued.
+    public func flush() {
+        transport.flushWrites()
     }
 
     // MARK: Receiving

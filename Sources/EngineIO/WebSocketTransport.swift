@@ -31,6 +31,23 @@ final class WebSocketTransport: EngineTransport, Sendable {
         }
     }
 
+    func write(_ message: PreparedMessage) -> Bool {
+        let handler = self.handler
+        if handler.eventLoop.inEventLoop { return handler.value.queue(message) }
+        // A session upgraded from polling on another loop: no batching across the hop.
+        handler.eventLoop.execute { handler.value.write(message) }
+        return false
+    }
+
+    func flushWrites() {
+        let handler = self.handler
+        if handler.eventLoop.inEventLoop {
+            handler.value.flushQueued()
+        } else {
+            handler.eventLoop.execute { handler.value.flushQueued() }
+        }
+    }
+
     func close(notifyPeer: Bool) {
         let handler = self.handler
         handler.eventLoop.execute { handler.value.close(code: notifyPeer ? .goingAway : .normalClosure) }
@@ -50,6 +67,8 @@ final class EngineWebSocketHandler: ChannelInboundHandler, RemovableChannelHandl
     private var session: NIOLoopBound<EngineSocket>?
     private(set) var transport: WebSocketTransport?
     private var closing = false
+    /// Broadcast frames were written beneath the encoder and not flushed yet.
+    private var hasQueued = false
 
     init() {}
 
@@ -146,6 +165,20 @@ final class EngineWebSocketHandler: ChannelInboundHandler, RemovableChannelHandl
     func write(_ message: PreparedMessage) {
         guard !closing, let frameContext else { return }
         frameContext.writeAndFlush(NIOAny(message.webSocketFrame), promise: nil)
+    }
+
+    /// Writes a broadcast frame without flushing; true when it is the first since the last flush.
+    func queue(_ message: PreparedMessage) -> Bool {
+        guard !closing, let frameContext else { return false }
+        frameContext.write(NIOAny(message.webSocketFrame), promise: nil)
+        defer { hasQueued = true }
+        return !hasQueued
+    }
+
+    func flushQueued() {
+        guard hasQueued else { return }
+        hasQueued = false
+        frameContext?.flush()
     }
 
     private func write(_ frame: WebSocketFrame) {

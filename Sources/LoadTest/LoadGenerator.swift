@@ -22,16 +22,25 @@ public struct LoadPlan: Sendable {
         case fanout
     }
 
+    public struct Target: Sendable, Equatable {
+        public var host: String
+        public var port: Int
+        public init(host: String, port: Int) {
+            self.host = host
+            self.port = port
+        }
+    }
+
     public var scenario: Scenario
-    public var host: String
-    public var port: Int
+    /// The nodes (or nginx) to connect to; connection `k` goes to `targets[k % targets.count]`.
+    public var targets: [Target]
     public var connections: Int
     public var events: Int
     /// Events per second.
     public var rate: Int
     /// Local addresses to connect from, in turn (127.0.0.2, ...: more ephemeral ports).
     public var sources: [String]
-    /// Handshakes in flight at once (the ramp-up bound).
+    /// Handshakes in flight at once (the ramp-up bound), per process.
     public var handshakesInFlight: Int
     public var hold: Duration
     public var secret: String
@@ -39,14 +48,15 @@ public struct LoadPlan: Sendable {
     public var gatewayPIDs: [Int32]
     /// The longest wait for the last deliveries after the last publish.
     public var settle: Duration
+    /// The user ids and room names of this run start with it (workers share their parent's).
+    public var prefix = "lt\(UInt32.random(in: 0...UInt32.max))"
 
     public init(
-        scenario: Scenario, host: String, port: Int, connections: Int, events: Int, rate: Int, sources: [String],
+        scenario: Scenario, targets: [Target], connections: Int, events: Int, rate: Int, sources: [String],
         handshakesInFlight: Int, hold: Duration, secret: String, redis: RedisURL?, gatewayPIDs: [Int32], settle: Duration
     ) {
         self.scenario = scenario
-        self.host = host
-        self.port = port
+        self.targets = targets
         self.connections = connections
         self.events = events
         self.rate = rate
@@ -58,114 +68,80 @@ public struct LoadPlan: Sendable {
         self.gatewayPIDs = gatewayPIDs
         self.settle = settle
     }
+
+    var restaurant: String { "\(prefix)-r" }
+
+    func identity(of index: Int) -> Identity {
+        scenario == .fanout
+            ? Identity(userId: "\(prefix)-s\(index)", role: .restaurant, restaurantId: restaurant)
+            : Identity(userId: "\(prefix)-g\(index)", role: .guest)
+    }
+
+    /// The room event `index` goes to, given the connections that are up.
+    func room(ofEvent index: Int, held: [Int]) -> String {
+        scenario == .fanout ? "restaurant:\(restaurant)" : "guest:\(prefix)-g\(held[index % held.count])"
+    }
+
+    /// How many deliveries the connections `mine` (a subset of `held`) should receive.
+    func expectedDeliveries(held: [Int], mine: Set<Int>) -> Int {
+        switch scenario {
+        case .idle: 0
+        case .fanout: events * mine.count
+        case .targeted: held.isEmpty ? 0 : (0..<events).count { mine.contains(held[$0 % held.count]) }
+        }
+    }
 }
 
 /// Opens the connections, drives the events, and measures (SPEC section 7).
 public enum LoadGenerator {
+    /// Runs the whole plan in this process.
     public static func run(_ plan: LoadPlan, logger: Logger, progress: @escaping @Sendable (String) -> Void) async throws -> LoadReport {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let recorders = LoadRecorders(group: group)
-        let authority = await TokenAuthority(secret: plan.secret)
-        let target = try SocketAddress.makeAddressResolvingHost(plan.host, port: plan.port)
-        let sources = try plan.sources.map { try SocketAddress(ipAddress: $0, port: 0) }
-        let prefix = "lt\(UInt32.random(in: 0...UInt32.max))"
-        let restaurant = "\(prefix)-r"
         var report = LoadReport(scenario: plan.scenario.rawValue, requested: plan.connections)
         report.rssBefore = plan.gatewayPIDs.map { ($0, residentBytes(of: $0)) }
+        let pool = try await ConnectionPool.open(plan, indices: Array(0..<plan.connections), logger: logger, progress: progress)
+        defer { pool.close() }
+        report.held = pool.held.count
+        report.connectSeconds = pool.connectSeconds
 
-        // Ramp-up: a bounded number of handshakes in flight.
-        let started = ContinuousClock.now
-        var channels: [any Channel] = []
-        var heldIndices: [Int] = []
-        var failures = 0
-        try await withThrowingTaskGroup(of: (Int, (any Channel)?).self) { tasks in
-            var inFlight = 0
-            func collect(_ result: (Int, (any Channel)?)) {
-                if let channel = result.1 {
-                    channels.append(channel)
-                    heldIndices.append(result.0)
-                } else {
-                    failures += 1
-                }
-            }
-            for index in 0..<plan.connections {
-                if inFlight >= plan.handshakesInFlight, let result = try await tasks.next() {
-                    inFlight -= 1
-                    collect(result)
-                }
-                let identity = plan.scenario == .fanout
-                    ? Identity(userId: "\(prefix)-s\(index)", role: .restaurant, restaurantId: restaurant)
-                    : Identity(userId: "\(prefix)-g\(index)", role: .guest)
-                let source = sources.isEmpty ? nil : sources[index % sources.count]
-                tasks.addTask {
-                    let token = try await authority.sign(identity, ttl: 3600)
-                    do {
-                        return (index, try await LoadSocket.open(
-                            target: target, host: plan.host, source: source, token: token, group: group, recorders: recorders
-                        ).get())
-                    } catch {
-                        logger.debug("[LoadTest] Connection \(index) failed: \(error)")
-                        return (index, nil)
-                    }
-                }
-                inFlight += 1
-                if index % 1000 == 999 { progress("connecting: \(index + 1)/\(plan.connections)") }
-            }
-            for try await result in tasks { collect(result) }
-        }
-        report.held = channels.count
-        report.connectSeconds = seconds(ContinuousClock.now - started)
-        progress("connected \(channels.count)/\(plan.connections) in \(String(format: "%.1f", report.connectSeconds)) s, \(failures) failed")
-
-        switch plan.scenario {
-        case .idle:
+        if plan.scenario == .idle {
             try await Task.sleep(for: plan.hold)
-        case .targeted, .fanout:
-            guard let redis = plan.redis else { throw LoadTestError("--redis is needed to publish events") }
-            try await drive(plan, redis: redis, group: group, prefix: prefix, restaurant: restaurant,
-                            held: heldIndices, recorders: recorders, report: &report, logger: logger, progress: progress)
+        } else {
+            let started = try await publish(plan, held: pool.held, logger: logger, progress: progress)
+            report.expected = plan.expectedDeliveries(held: pool.held, mine: Set(pool.held))
+            report.publishStartedAt = started
+            try await pool.waitForDeliveries(report.expected, settle: plan.settle)
         }
         report.rssAfter = plan.gatewayPIDs.map { ($0, residentBytes(of: $0)) }
-        let snapshot = try await recorders.snapshot()
-        report.received = snapshot.received
-        report.duplicated = snapshot.duplicated
-        report.latency = snapshot.latency
-        report.disconnected = snapshot.disconnected
-        for channel in channels { channel.close(promise: nil) }
+        report.add(try await pool.recorders.snapshot())
         return report
     }
 
-    /// Publishes the events into Redis in the emitter format, paced at the plan's rate, and waits
-    /// for every delivery (or the settle time).
-    private static func drive(
-        _ plan: LoadPlan, redis: RedisURL, group: any EventLoopGroup, prefix: String, restaurant: String, held: [Int],
-        recorders: LoadRecorders, report: inout LoadReport, logger: Logger, progress: @escaping @Sendable (String) -> Void
-    ) async throws {
-        let client = RedisClient(url: redis, group: group, logger: logger, name: "load")
+    /// Publishes the events into Redis in the emitter format, paced at the plan's rate, to the
+    /// rooms of the connections that are up; returns when the first went out (µs since the epoch).
+    static func publish(
+        _ plan: LoadPlan, held: [Int], logger: Logger, progress: @escaping @Sendable (String) -> Void
+    ) async throws -> UInt64 {
+        guard let redis = plan.redis else { throw LoadTestError("--redis is needed to publish events") }
+        guard !held.isEmpty else { throw LoadTestError("no connection was held") }
+        let client = RedisClient(url: redis, group: MultiThreadedEventLoopGroup.singleton, logger: logger, name: "load")
         let running = Task { try await client.run() }
         defer { running.cancel() }
         guard await client.waitUntilConnected(timeout: .seconds(5)) else { throw LoadTestError("cannot reach \(redis)") }
         let emitter = RedisEmitter(client: client)
-        guard !held.isEmpty else { throw LoadTestError("no connection was held") }
-        // Targeted events go to the guests whose connection is up, in turn: one delivery each.
-        report.expected = plan.scenario == .fanout ? plan.events * held.count : plan.events
+        let startedAt = wallClockMicroseconds()
         let started = ContinuousClock.now
         for index in 0..<plan.events {
             let due = started + .seconds(Double(index) / Double(max(plan.rate, 1)))
             if due > ContinuousClock.now { try await Task.sleep(until: due) }
-            let room = plan.scenario == .fanout ? "restaurant:\(restaurant)" : "guest:\(prefix)-g\(held[index % held.count])"
             let payload: JSONValue = [
-                "eventId": .string("\(prefix)-e\(index)"), "sentAt": .number(Double(wallClockMicroseconds())),
+                "eventId": .string("\(plan.prefix)-e\(index)"), "sentAt": .number(Double(wallClockMicroseconds())),
                 "seq": .number(Double(index)),
             ]
-            try await emitter.broadcast(.event("points_added", [payload]), options: BroadcastOptions(rooms: [room]))
+            let options = BroadcastOptions(rooms: [plan.room(ofEvent: index, held: held)])
+            try await emitter.broadcast(.event("points_added", [payload]), options: options)
             if index % 1000 == 999 { progress("published \(index + 1)/\(plan.events)") }
         }
-        let deadline = ContinuousClock.now + plan.settle
-        while ContinuousClock.now < deadline, try await recorders.snapshot().received < report.expected {
-            try await Task.sleep(for: .milliseconds(50))
-        }
-        report.deliverySeconds = seconds(ContinuousClock.now - started)
+        return startedAt
     }
 
     static func seconds(_ duration: Duration) -> Double {
@@ -179,5 +155,83 @@ public enum LoadGenerator {
               let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
         else { return 0 }
         return kilobytes * 1024
+    }
+}
+
+/// The connections one process holds, and what they received.
+final class ConnectionPool: Sendable {
+    let recorders: LoadRecorders
+    /// The plan's indices of the connections that are up, ascending.
+    let held: [Int]
+    let connectSeconds: Double
+    private let channels: [any Channel]
+
+    private init(recorders: LoadRecorders, held: [Int], connectSeconds: Double, channels: [any Channel]) {
+        self.recorders = recorders
+        self.held = held
+        self.connectSeconds = connectSeconds
+        self.channels = channels
+    }
+
+    /// Opens the connections `indices` of the plan, at most `handshakesInFlight` at a time.
+    static func open(
+        _ plan: LoadPlan, indices: [Int], logger: Logger, progress: @escaping @Sendable (String) -> Void
+    ) async throws -> ConnectionPool {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let recorders = LoadRecorders(group: group)
+        let authority = await TokenAuthority(secret: plan.secret)
+        let targets = try plan.targets.map { try SocketAddress.makeAddressResolvingHost($0.host, port: $0.port) }
+        let sources = try plan.sources.map { try SocketAddress(ipAddress: $0, port: 0) }
+        let started = ContinuousClock.now
+        var opened: [(Int, any Channel)] = []
+        var failures = 0
+        try await withThrowingTaskGroup(of: (Int, (any Channel)?).self) { tasks in
+            var inFlight = 0
+            func collect(_ result: (Int, (any Channel)?)) {
+                if let channel = result.1 { opened.append((result.0, channel)) } else { failures += 1 }
+            }
+            for (position, index) in indices.enumerated() {
+                if inFlight >= plan.handshakesInFlight, let result = try await tasks.next() {
+                    inFlight -= 1
+                    collect(result)
+                }
+                let identity = plan.identity(of: index)
+                let target = plan.targets[index % plan.targets.count]
+                let address = targets[index % targets.count]
+                // Every source address to every target: each pair has its own ephemeral ports.
+                let source = sources.isEmpty ? nil : sources[(index / targets.count) % sources.count]
+                tasks.addTask {
+                    let token = try await authority.sign(identity, ttl: 3600)
+                    do {
+                        return (index, try await LoadSocket.open(
+                            target: address, host: "\(target.host):\(target.port)", source: source, token: token,
+                            group: group, recorders: recorders
+                        ).get())
+                    } catch {
+                        logger.debug("[LoadTest] Connection \(index) failed: \(error)")
+                        return (index, nil)
+                    }
+                }
+                inFlight += 1
+                if position % 1000 == 999 { progress("connecting: \(position + 1)/\(indices.count)") }
+            }
+            for try await result in tasks { collect(result) }
+        }
+        opened.sort { $0.0 < $1.0 }
+        let seconds = LoadGenerator.seconds(ContinuousClock.now - started)
+        progress("connected \(opened.count)/\(indices.count) in \(String(format: "%.1f", seconds)) s, \(failures) failed")
+        return ConnectionPool(recorders: recorders, held: opened.map(\.0), connectSeconds: seconds, channels: opened.map(\.1))
+    }
+
+    /// Waits until `expected` deliveries arrived, or `settle` passed.
+    func waitForDeliveries(_ expected: Int, settle: Duration) async throws {
+        let deadline = ContinuousClock.now + settle
+        while ContinuousClock.now < deadline, try await recorders.snapshot().received < expected {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+    }
+
+    func close() {
+        for channel in channels { channel.close(promise: nil) }
     }
 }

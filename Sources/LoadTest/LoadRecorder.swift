@@ -9,10 +9,14 @@ final class LoopRecorder {
     var duplicated = 0
     var connected = 0
     var disconnected = 0
+    /// When the last event arrived, in µs since the epoch (deliveries per second end there).
+    var lastReceipt: UInt64 = 0
 
-    func record(latencyMicroseconds: UInt64) {
+    /// An event published at `sentAt` arrived at `now` (both µs since the epoch).
+    func record(sentAt: UInt64, now: UInt64) {
         received += 1
-        _ = latency.record(max(1, latencyMicroseconds))
+        lastReceipt = max(lastReceipt, now)
+        _ = latency.record(max(1, now > sentAt ? now - sentAt : 0))
     }
 }
 
@@ -36,23 +40,30 @@ struct LoadRecorders: Sendable {
                 let value = recorder.value
                 return Snapshot(
                     latency: value.latency, received: value.received, duplicated: value.duplicated,
-                    connected: value.connected, disconnected: value.disconnected
+                    connected: value.connected, disconnected: value.disconnected, lastReceipt: value.lastReceipt
                 )
             }.get()
-            total.latency.add(part.latency)
-            total.received += part.received
-            total.duplicated += part.duplicated
-            total.connected += part.connected
-            total.disconnected += part.disconnected
+            total.add(part)
         }
         return total
     }
 
-    struct Snapshot: Sendable {
+    /// What some recorders received; Codable, so that worker processes hand theirs to the parent.
+    struct Snapshot: Sendable, Codable {
         var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
         var received = 0
         var duplicated = 0
         var connected = 0
         var disconnected = 0
+        var lastReceipt: UInt64 = 0
+
+        mutating func add(_ other: Snapshot) {
+            latency.add(other.latency)
+            received += other.received
+            duplicated += other.duplicated
+            connected += other.connected
+            disconnected += other.disconnected
+            lastReceipt = max(lastReceipt, other.lastReceipt)
+        }
     }
 }

@@ -12,7 +12,9 @@ public struct LoadReport: Sendable {
     public var received = 0
     public var duplicated = 0
     public var disconnected = 0
-    public var deliverySeconds = 0.0
+    /// When the first event was published and the last one received (µs since the epoch).
+    var publishStartedAt: UInt64 = 0
+    var lastReceiptAt: UInt64 = 0
     var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
     var rssBefore: [(Int32, Int)] = []
     var rssAfter: [(Int32, Int)] = []
@@ -26,7 +28,21 @@ public struct LoadReport: Sendable {
     /// Nothing lost, nothing twice, every connection held.
     public var succeeded: Bool { lost == 0 && duplicated == 0 && held == requested }
 
+    /// From the first publish to the last receipt.
+    public var deliverySeconds: Double {
+        publishStartedAt > 0 && lastReceiptAt > publishStartedAt ? Double(lastReceiptAt - publishStartedAt) / 1e6 : 0
+    }
+
     var perSecond: Double { deliverySeconds > 0 ? Double(received) / deliverySeconds : 0 }
+
+    /// Adds what some connections received.
+    mutating func add(_ snapshot: LoadRecorders.Snapshot) {
+        received += snapshot.received
+        duplicated += snapshot.duplicated
+        disconnected += snapshot.disconnected
+        latency.add(snapshot.latency)
+        lastReceiptAt = max(lastReceiptAt, snapshot.lastReceipt)
+    }
 
     func milliseconds(_ percentile: Double) -> Double {
         latency.totalCount == 0 ? 0 : Double(latency.valueAtPercentile(percentile)) / 1000

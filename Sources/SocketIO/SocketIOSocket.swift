@@ -72,13 +72,18 @@ public final class SocketIOSocket {
         engine.send(text: packet.encoded)
     }
 
-    /// Writes a broadcast prepared once for all its recipients.
-    func send(_ message: PreparedMessage) {
+    /// Queues a broadcast prepared once for all its recipients; true when the socket then
+    /// needs `flush()` (see `EngineSocket.write`).
+    func write(_ message: PreparedMessage) -> Bool {
         guard isConnected, !engine.isClosed else {
             metrics.deliveryErrors.increment()
-            return
+            return false
         }
-        engine.send(message)
+        return engine.write(message)
+    }
+
+    func flush() {
+        engine.flush()
     }
 
     /// Server-side disconnect: tells the client (which then does not reconnect by itself) and

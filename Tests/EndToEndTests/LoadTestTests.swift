@@ -17,8 +17,7 @@ import Testing
         let code = await run.waitForExit(timeout: .seconds(90))
         await cluster.stop()
         #expect(code == 0, "\(run.text)\n\(cluster.logs)")
-        let line = try #require(run.text.split(separator: "\n").first { $0.hasPrefix("{") })
-        let report = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        let report = try jsonReport(run.text)
         let connections = try #require(report["connections"] as? [String: Any])
         let deliveries = try #require(report["deliveries"] as? [String: Any])
         #expect(connections["held"] as? Int == 150)
@@ -27,6 +26,37 @@ import Testing
         #expect(deliveries["received"] as? Int == expected)
         #expect((report["gateways"] as? [Any])?.count == 2)
         #expect(Set(report.keys) == ["scenario", "connections", "deliveries", "latencyMs", "gateways", "rssPerConnectionBytes"])
+    }
+
+    /// Worker processes (one process holds about 19,000 sockets) over every node at once: the
+    /// parent publishes, the workers receive, the report adds them up.
+    @Test(arguments: ["targeted", "fanout"])
+    func spreadsOverWorkerProcesses(_ scenario: String) async throws {
+        let cluster = try await HeraldCluster.start(gateways: 2)
+        let run = try ChildProcess(TestPaths.heraldBinary, [
+            "loadtest", "--url", cluster.gateways.map(\.url).joined(separator: ","), "--processes", "3",
+            "--scenario", scenario, "--connections", "120", "--events", "90", "--rate", "900",
+            "--redis", cluster.redis.url, "--jwt-secret", cluster.secret, "--json",
+        ])
+        let code = await run.waitForExit(timeout: .seconds(90))
+        await cluster.stop()
+        #expect(code == 0, "\(run.text)\n\(cluster.logs)")
+        let report = try jsonReport(run.text)
+        let deliveries = try #require(report["deliveries"] as? [String: Any])
+        #expect((report["connections"] as? [String: Any])?["held"] as? Int == 120)
+        #expect(deliveries["received"] as? Int == (scenario == "fanout" ? 90 * 120 : 90))
+        #expect(deliveries["lost"] as? Int == 0 && deliveries["duplicated"] as? Int == 0)
+        let latency = try #require(report["latencyMs"] as? [String: Double])
+        #expect(latency["max"]! > 0 && latency["p50"]! <= latency["max"]!)
+        for gateway in cluster.gateways {
+            #expect(gateway.process.text.contains("[WebSocket] User"), "every node had a share of the connections")
+        }
+    }
+
+    /// The `--json` line of a run's output.
+    func jsonReport(_ output: String) throws -> [String: Any] {
+        let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("{") })
+        return try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
     }
 
     @Test func refusesTargetsOffLoopback() async throws {

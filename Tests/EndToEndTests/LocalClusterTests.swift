@@ -8,7 +8,8 @@ import Testing
     @Test(arguments: ["nginx_transports", "gateway_killed"])
     func throughNginx(_ name: String) async throws {
         let directory = TestPaths.temporaryFile("cluster")
-        let port = try freeLoopbackPort()
+        // nginx, redis, 3 gateways and the points API on consecutive ports.
+        let port = try freeLoopbackPortRange(count: 6)
         let secret = "local-cluster-\(UUID().uuidString)"
         let environment = ["HERALD_CLUSTER_DIR": directory, "HERALD_BIN": TestPaths.heraldBinary, "HERALD_JWT_SECRET": secret]
         let script = TestPaths.packageRoot + "/deploy/local-cluster"

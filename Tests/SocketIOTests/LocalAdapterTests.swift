@@ -7,14 +7,26 @@ import Testing
 @testable import EngineIO
 @testable import SocketIO
 
-/// A transport that keeps what a socket was sent.
+/// A transport that keeps what a socket was sent, and counts the flushes of broadcast writes.
 final class SinkTransport: EngineTransport {
     let name = TransportName.websocket
     var packets: [EnginePacket] = []
     var frames: [ByteBuffer] = []
+    var flushes = 0
+    private var unflushed = false
 
     func send(_ packet: EnginePacket) { packets.append(packet) }
     func send(_ message: PreparedMessage) { frames.append(message.webSocketFrame) }
+    func write(_ message: PreparedMessage) -> Bool {
+        frames.append(message.webSocketFrame)
+        defer { unflushed = true }
+        return !unflushed
+    }
+    func flushWrites() {
+        #expect(unflushed, "a flush nobody owed")
+        unflushed = false
+        flushes += 1
+    }
     func close(notifyPeer: Bool) {}
 }
 
@@ -99,6 +111,23 @@ final class AdapterFixture {
         var frame = frames[0]
         frame.moveReaderIndex(forwardBy: 2)
         #expect(String(buffer: frame) == #"42["points_added",{"amount":5}]"#)
+    }
+
+    /// Broadcasts that queue while the loop is busy go out together: every frame, one flush
+    /// per socket (one write(2) instead of one per message).
+    @Test func queuedBroadcastsShareOneFlush() async throws {
+        let fixture = AdapterFixture()
+        fixture.socket("a", rooms: ["restaurant:r", "guest:g"])
+        fixture.socket("b", rooms: ["restaurant:r"])
+        for _ in 0..<3 {
+            try await fixture.adapter.broadcast(.event("points_added", [["amount": 5]]), options: BroadcastOptions(rooms: ["restaurant:r"]))
+        }
+        try await fixture.adapter.broadcast(.event("card_created", []), options: BroadcastOptions(rooms: ["guest:g"]))
+        fixture.loop.run()
+        #expect(fixture.frameCounts() == ["a": 4, "b": 3])
+        #expect(fixture.sinks.mapValues(\.flushes) == ["a": 1, "b": 1])
+        try await fixture.broadcast(BroadcastOptions(rooms: ["guest:g"]))
+        #expect(fixture.sinks.mapValues(\.flushes) == ["a": 2, "b": 1])
     }
 
     @Test func disconnectLeavesEveryRoom() async throws {
