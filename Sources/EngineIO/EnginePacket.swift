@@ -59,9 +59,19 @@ public enum EnginePacket: Equatable, Sendable {
         }
     }
 
+    /// The bytes `write(to:)` takes (exactly, but for base64's rounding), to size buffers once.
+    public var encodedSizeEstimate: Int {
+        switch self {
+        case .binaryMessage(let bytes): 1 + (bytes.readableBytes + 2) / 3 * 4
+        case .open(let data), .ping(let data), .pong(let data), .message(let data): 1 + data.utf8.count
+        case .close, .upgrade, .noop: 1
+        }
+    }
+
     /// The text form of this packet.
     public var encoded: String {
         var buffer = ByteBuffer()
+        buffer.reserveCapacity(encodedSizeEstimate)
         write(to: &buffer)
         return String(buffer: buffer)
     }

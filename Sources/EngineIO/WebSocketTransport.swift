@@ -156,7 +156,7 @@ final class EngineWebSocketHandler: ChannelInboundHandler, RemovableChannelHandl
         case .binaryMessage(let data):
             write(WebSocketFrame(fin: true, opcode: .binary, data: data))
         default:
-            var buffer = context.channel.allocator.buffer(capacity: 16)
+            var buffer = context.channel.allocator.buffer(capacity: packet.encodedSizeEstimate)
             packet.write(to: &buffer)
             write(WebSocketFrame(fin: true, opcode: .text, data: buffer))
         }
