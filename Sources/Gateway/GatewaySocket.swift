@@ -11,18 +11,20 @@ final class GatewaySocket: SocketDelegate {
     private unowned let socket: SocketIOSocket
     let identity: Identity
     private let namespace: GatewayNamespace
-    private let automaticRooms: [String]
-    private let center: NotificationCenterID
     private var limiter: RateLimiter
 
     init(socket: SocketIOSocket, identity: Identity, namespace: GatewayNamespace) {
         self.socket = socket
         self.identity = identity
         self.namespace = namespace
-        self.automaticRooms = RoomPolicy.automaticRooms(for: identity).map(\.description)
-        self.center = NotificationCenterID(for: identity)
         self.limiter = RateLimiter(now: socket.eventLoop.now)
     }
+
+    // Derived from the identity when needed rather than kept: every idle connection would carry
+    // them (heaptrack counted each stored string and array per socket).
+    private var automaticRooms: [String] { RoomPolicy.automaticRooms(for: identity).map(\.description) }
+    private var center: NotificationCenterID { NotificationCenterID(for: identity) }
+    var socketData: JSONValue { ["userId": .string(identity.userId)] }
 
     private var logger: Logger { namespace.logger }
 
@@ -30,7 +32,7 @@ final class GatewaySocket: SocketDelegate {
     private var transportLabel: String { socket.transportName == .websocket ? "WebSocket" : "Polling" }
 
     func start() {
-        socket.data = ["userId": .string(identity.userId)]
+        let automaticRooms = self.automaticRooms
         for room in automaticRooms { socket.join(room) }
         logger.info("[\(transportLabel)] User \(identity.userId) connected (socket: \(socket.id))")
         socket.emit("connected", [
@@ -92,7 +94,8 @@ final class GatewaySocket: SocketDelegate {
         }
         let room = channel.description
         if !socket.rooms.contains(room) {
-            let subscriptions = socket.rooms.count { !automaticRooms.contains($0) }
+            let automatic = automaticRooms
+            let subscriptions = socket.rooms.count { !automatic.contains($0) }
             guard subscriptions < RoomPolicy.maxSubscriptions else {
                 return refuse(GatewayError(.tooManyRooms, "at most \(RoomPolicy.maxSubscriptions) subscriptions"), ack: ack)
             }

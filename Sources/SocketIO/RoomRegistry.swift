@@ -7,13 +7,13 @@ import EngineIO
 public final class RoomRegistry {
     /// Every socket of this loop by id; a socket id is also the name of a room holding only it.
     private(set) var sockets: [String: SocketIOSocket] = [:]
-    private var rooms: [String: [String: SocketIOSocket]] = [:]
+    private var rooms: [String: Members] = [:]
 
     public init() {}
 
     public var socketCount: Int { sockets.count }
     /// The names of the rooms that have members on this loop.
-    public var roomNames: Dictionary<String, [String: SocketIOSocket]>.Keys { rooms.keys }
+    public var roomNames: Dictionary<String, Members>.Keys { rooms.keys }
     public var membershipCount: Int { rooms.values.reduce(0) { $0 + $1.count } }
 
     func add(_ socket: SocketIOSocket) {
@@ -21,14 +21,19 @@ public final class RoomRegistry {
     }
 
     func join(_ socket: SocketIOSocket, room: String) {
-        rooms[room, default: [:]][socket.id] = socket
+        if rooms[room] == nil {
+            rooms[room] = .one(socket)
+        } else {
+            rooms[room]!.insert(socket)
+        }
     }
 
     func leave(_ socket: SocketIOSocket, room: String) {
-        // In place: a copy of the members (`var members = rooms[room]`) made every leave of a
-        // room of n cost O(n), and a mass disconnect O(n²) (micro-benchmark: 183 µs for 10,000).
-        guard rooms[room]?.removeValue(forKey: socket.id) != nil else { return }
-        if rooms[room]?.isEmpty == true { rooms[room] = nil }
+        // In place (through the dictionary's modify accessor): a copy of the members made every
+        // leave of a room of n cost O(n), and a mass disconnect O(n²) (micro-benchmark: 183 µs
+        // for 10,000).
+        guard let isEmpty = rooms[room]?.remove(socket) else { return }
+        if isEmpty { rooms[room] = nil }
     }
 
     /// Removes a socket from every room at once (SPEC section 3: nothing is left behind).
@@ -62,10 +67,11 @@ public final class RoomRegistry {
     /// Iterates a copy of the members: a write that fails may close a socket and change the
     /// registry while we walk it.
     private func forEachMember(of room: String, _ body: (SocketIOSocket) -> Void) {
-        if let members = rooms[room] {
-            for socket in members.values { body(socket) }
-        } else if let socket = sockets[room] {
-            body(socket)
+        switch rooms[room] {
+        case .one(let socket): body(socket)
+        case .many(let members): for socket in members.values { body(socket) }
+        case .moving: preconditionFailure("a room read in the middle of its own update")
+        case nil: if let socket = sockets[room] { body(socket) }
         }
     }
 
@@ -75,5 +81,57 @@ public final class RoomRegistry {
             forEachMember(of: room) { ids.insert($0.id) }
         }
         return ids
+    }
+}
+
+extension RoomRegistry {
+    /// The members of one room on one loop.
+    ///
+    /// Most rooms hold one socket (a guest's own room, a user's own room): that one is kept
+    /// without a dictionary, whose storage was 120 bytes of every idle socket's heap per room.
+    public enum Members {
+        case one(SocketIOSocket)
+        case many([ObjectIdentifier: SocketIOSocket])
+        /// Only while `insert` or `remove` holds the dictionary: left in its place, it keeps
+        /// the dictionary uniquely referenced, so that it is changed in place, not copied.
+        case moving
+
+        var count: Int {
+            switch self {
+            case .one: 1
+            case .many(let members): members.count
+            case .moving: 0
+            }
+        }
+
+        mutating func insert(_ socket: SocketIOSocket) {
+            switch self {
+            case .one(let member) where member === socket:
+                break
+            case .one(let member):
+                self = .many([ObjectIdentifier(member): member, ObjectIdentifier(socket): socket])
+            case .many(var members):
+                self = .moving
+                members[ObjectIdentifier(socket)] = socket
+                self = .many(members)
+            case .moving:
+                preconditionFailure("a room updated in the middle of its own update")
+            }
+        }
+
+        /// Removes `socket`; true when the room is empty then.
+        mutating func remove(_ socket: SocketIOSocket) -> Bool {
+            switch self {
+            case .one(let member):
+                return member === socket
+            case .many(var members):
+                self = .moving
+                members.removeValue(forKey: ObjectIdentifier(socket))
+                self = members.count == 1 ? .one(members.values.first!) : .many(members)
+                return false
+            case .moving:
+                preconditionFailure("a room updated in the middle of its own update")
+            }
+        }
     }
 }

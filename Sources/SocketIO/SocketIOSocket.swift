@@ -8,6 +8,9 @@ public protocol SocketDelegate: AnyObject {
     func socket(_ socket: SocketIOSocket, didReceiveEvent name: String, arguments: [JSONValue], ack: Acknowledgement?)
     /// The socket left the namespace (client disconnect, transport close, ping timeout...).
     func socket(_ socket: SocketIOSocket, didDisconnectWith reason: String)
+    /// What `fetchSockets` reports as the socket's `data` (Herald: `{userId}`, SPEC 5.1).
+    /// Asked when needed rather than stored: an idle socket should not carry it.
+    var socketData: JSONValue { get }
 }
 
 /// The answer a client waits for; `send` it at most once.
@@ -30,8 +33,8 @@ public final class SocketIOSocket {
     public var handshake: HandshakeRequest { engine.handshake }
     /// The Engine.IO transport in use right now.
     public var transportName: TransportName { engine.transportName }
-    /// What `fetchSockets` reports for this socket (Herald puts `{userId}` there, SPEC 5.1).
-    public var data: JSONValue = .null
+    /// What `fetchSockets` reports for this socket (its delegate's `socketData`).
+    public var data: JSONValue { delegate?.socketData ?? .null }
     /// The rooms joined, not counting the implicit room named by `id`.
     public private(set) var rooms: Set<String> = []
     public var delegate: (any SocketDelegate)?

@@ -130,6 +130,27 @@ final class AdapterFixture {
         #expect(fixture.sinks.mapValues(\.flushes) == ["a": 2, "b": 1])
     }
 
+    /// A room grows from one member to many and back, and goes when its last member leaves.
+    @Test func roomsGrowAndShrink() async throws {
+        let fixture = AdapterFixture()
+        let a = fixture.socket("a", rooms: ["restaurant:r"])
+        let b = fixture.socket("b", rooms: ["restaurant:r"])
+        let c = fixture.socket("c", rooms: ["restaurant:r"])
+        a.join("restaurant:r")
+        #expect(fixture.registry.membershipCount == 3)
+        b.leave("restaurant:r")
+        c.leave("restaurant:r")
+        #expect(fixture.registry.membershipCount == 1)
+        try await fixture.broadcast(BroadcastOptions(rooms: ["restaurant:r"]))
+        #expect(fixture.frameCounts() == ["a": 1])
+        c.join("restaurant:r")
+        a.leave("restaurant:r")
+        c.leave("restaurant:r")
+        #expect(fixture.registry.roomNames.isEmpty)
+        try await fixture.broadcast(BroadcastOptions(rooms: ["restaurant:r"]))
+        #expect(fixture.frameCounts() == ["a": 1])
+    }
+
     @Test func disconnectLeavesEveryRoom() async throws {
         let fixture = AdapterFixture()
         let socket = fixture.socket("a", rooms: ["guest:g", "user:g", "restaurant:r"])
