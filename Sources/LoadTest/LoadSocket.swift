@@ -211,7 +211,13 @@ enum LoadSocket {
                     )
                 }
             }
-        if let source { bootstrap = bootstrap.bind(to: source) }
+        if let source {
+            // IP_BIND_ADDRESS_NO_PORT (Linux): the port is chosen at connect(2), per destination,
+            // instead of at bind(2), which searched every local port in use (most of a 50,000
+            // connection ramp was that search, in the kernel).
+            let bindAddressNoPort = ChannelOptions.Types.SocketOption(level: .ip, name: .init(rawValue: 24))
+            bootstrap = bootstrap.channelOption(bindAddressNoPort, value: 1).bind(to: source)
+        }
         return bootstrap.connect(to: target).flatMap { channel in
             connected.futureResult.map { channel }.flatMapErrorThrowing { error in
                 channel.close(promise: nil)
