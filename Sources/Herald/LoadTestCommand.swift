@@ -30,6 +30,9 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: "Redis to publish events into, in the emitter format (HERALD_REDIS_URL).")
     var redis: String?
 
+    @Option(help: "Without --redis: the points API to post events to (default: the first --url).")
+    var api: String?
+
     @Option(name: .customLong("jwt-secret"), help: "Secret to mint the clients' tokens with (HERALD_JWT_SECRET).")
     var jwtSecret: String?
 
@@ -71,6 +74,11 @@ struct LoadTestCommand: AsyncParsableCommand {
             throw ValidationError("--url must be loopback addresses (127.0.0.0/8, localhost or ::1)")
         }
         if let worker, Self.workerSlice(worker) == nil { throw ValidationError("--worker is i/n") }
+        if let api {
+            guard let target = Self.targets(api)?.first, target.host.hasPrefix("127.") || target.host == "localhost" else {
+                throw ValidationError("--api must be a loopback URL")
+            }
+        }
         guard Environment.string(jwtSecret, "HERALD_JWT_SECRET") != nil else {
             throw ValidationError("loadtest needs the JWT secret of the target: --jwt-secret or HERALD_JWT_SECRET")
         }
@@ -94,6 +102,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             settle: .seconds(settle)
         )
         if let prefix { plan.prefix = prefix }
+        plan.api = Self.targets(api ?? url)?.first
         let logger = Logger(label: "loadtest")
         if let worker, let (index, count) = Self.workerSlice(worker) {
             try await LoadWorkers.serve(plan, worker: index, of: count, logger: logger) { line in

@@ -44,7 +44,10 @@ public struct LoadPlan: Sendable {
     public var handshakesInFlight: Int
     public var hold: Duration
     public var secret: String
+    /// Events go straight into this Redis in the emitter format, when set...
     public var redis: RedisURL?
+    /// ...else through this points API (SPEC section 7).
+    public var api: Target?
     public var gatewayPIDs: [Int32]
     /// The longest wait for the last deliveries after the last publish.
     public var settle: Duration
@@ -116,13 +119,24 @@ public enum LoadGenerator {
         return report
     }
 
-    /// Publishes the events into Redis in the emitter format, paced at the plan's rate, to the
-    /// rooms of the connections that are up; returns when the first went out (µs since the epoch).
+    /// Publishes the events, paced at the plan's rate, to the rooms of the connections that are
+    /// up: into Redis or through the points API; returns when the first went out (µs since the
+    /// epoch). Events the API refused are not retried: their deliveries count as lost.
     static func publish(
         _ plan: LoadPlan, held: [Int], logger: Logger, progress: @escaping @Sendable (String) -> Void
     ) async throws -> UInt64 {
-        guard let redis = plan.redis else { throw LoadTestError("--redis is needed to publish events") }
         guard !held.isEmpty else { throw LoadTestError("no connection was held") }
+        if let redis = plan.redis {
+            return try await publish(plan, into: redis, held: held, logger: logger, progress: progress)
+        }
+        guard let api = plan.api else { throw LoadTestError("events need --redis or a points API (--api)") }
+        return try await PointsAPIPublisher.publish(plan, held: held, api: api, progress: progress).startedAt
+    }
+
+    /// Publishes into Redis in the emitter format, each event with its publish time (`sentAt`).
+    static func publish(
+        _ plan: LoadPlan, into redis: RedisURL, held: [Int], logger: Logger, progress: @escaping @Sendable (String) -> Void
+    ) async throws -> UInt64 {
         let client = RedisClient(url: redis, group: MultiThreadedEventLoopGroup.singleton, logger: logger, name: "load")
         let running = Task { try await client.run() }
         defer { running.cancel() }

@@ -105,12 +105,21 @@ struct EventFields {
     let idHash: UInt64
     let sentAt: UInt64
 
-    /// Nil unless `bytes` is a Socket.IO EVENT (`42[...]`) carrying `"eventId":"..."` and `"sentAt":<digits>`.
+    /// Nil unless `bytes` is a Socket.IO EVENT (`42[...]`) carrying `"eventId":"..."` and its
+    /// publish time: `"sentAt":<µs>` (events the generator put into Redis) or `"timestamp":<ms>`
+    /// (events of the points API, stamped at commit).
     init?(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 2, bytes[0] == UInt8(ascii: "4"), bytes[1] == UInt8(ascii: "2"),
-              let id = Self.end(of: #""eventId":""#, in: bytes),
-              let time = Self.end(of: #""sentAt":"#, in: bytes)
+              let id = Self.end(of: #""eventId":""#, in: bytes)
         else { return nil }
+        let time: Int, scale: UInt64
+        if let sentAt = Self.end(of: #""sentAt":"#, in: bytes) {
+            (time, scale) = (sentAt, 1)
+        } else if let timestamp = Self.end(of: #""timestamp":"#, in: bytes) {
+            (time, scale) = (timestamp, 1000)
+        } else {
+            return nil
+        }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         var index = id
         while index < bytes.count, bytes[index] != UInt8(ascii: "\"") {
@@ -125,7 +134,7 @@ struct EventFields {
         }
         guard index > time else { return nil }
         self.idHash = hash
-        self.sentAt = sentAt
+        self.sentAt = sentAt * scale
     }
 
     /// The offset just past the first occurrence of `key` in `bytes`.

@@ -72,19 +72,18 @@ public final class OutboxRelay: Service {
     @discardableResult
     public func publishPending() async throws -> Int {
         let events = try await ledger.pendingEvents(limit: Self.batchSize)
-        var last: Int64?
-        for event in events {
-            let payload = JSONValue(parsing: event.payload) ?? .null
-            do {
-                try await broadcaster.broadcast(.event(event.event, [payload]), options: BroadcastOptions(rooms: Set(event.rooms)))
-            } catch {
-                // Keep what did go out, then let the caller back off.
-                if let last { try await ledger.markPublished(upTo: last) }
-                throw error
-            }
-            last = event.seq
+        guard let last = events.last?.seq else { return 0 }
+        let batch = events.map { event in
+            Broadcast(.event(event.event, [JSONValue(parsing: event.payload) ?? .null]), options: BroadcastOptions(rooms: Set(event.rooms)))
         }
-        if let last { try await ledger.markPublished(upTo: last) }
+        do {
+            try await broadcaster.broadcast(batch)
+        } catch let error as BatchBroadcastError {
+            // Keep what did go out, then let the caller back off.
+            if error.handedOn > 0 { try await ledger.markPublished(upTo: events[error.handedOn - 1].seq) }
+            throw error.underlying
+        }
+        try await ledger.markPublished(upTo: last)
         return events.count
     }
 }

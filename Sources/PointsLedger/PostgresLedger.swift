@@ -51,14 +51,23 @@ public final class PostgresLedger: Ledger {
         try await client.withTransaction(logger: logger) { db in
             try await db.query("SELECT pg_advisory_xact_lock(727274)", logger: logger)
             try await db.query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)", logger: logger)
-            let applied = try await db.query("SELECT 1 FROM schema_migrations WHERE version = 1", logger: logger)
-            for try await _ in applied { return }
-            for statement in Self.schemaV1 {
-                try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            for (index, statements) in Self.migrations.enumerated() {
+                let version = index + 1
+                var applied = false
+                for try await _ in try await db.query("SELECT 1 FROM schema_migrations WHERE version = \(version)", logger: logger) {
+                    applied = true
+                }
+                if applied { continue }
+                for statement in statements {
+                    try await db.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await db.query("INSERT INTO schema_migrations (version) VALUES (\(version))", logger: logger)
             }
-            try await db.query("INSERT INTO schema_migrations (version) VALUES (1)", logger: logger)
         }
     }
+
+    /// Version n is `migrations[n - 1]`; a database records the versions it has.
+    static let migrations = [schemaV1, schemaV2]
 
     static let schemaV1 = [
         """
@@ -91,6 +100,10 @@ public final class PostgresLedger: Ledger {
             body TEXT NOT NULL, created_at BIGINT NOT NULL, PRIMARY KEY (scope, key))
         """,
     ]
+
+    /// The idempotency sweep (in `markPublished`) deletes by age: without this index it read the
+    /// whole table on every relay batch, a day of keys.
+    static let schemaV2 = ["CREATE INDEX idempotency_by_age ON idempotency (created_at)"]
 
     // MARK: Writes
 

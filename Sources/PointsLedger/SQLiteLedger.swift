@@ -81,6 +81,11 @@ public final class SQLiteLedger: Ledger {
                 );
                 """)
         }
+        // The idempotency sweep (in `markPublished`) deletes by age: without this index it read
+        // the whole table on every relay batch, a day of keys.
+        migrator.registerMigration("v2") { db in
+            try db.execute(sql: "CREATE INDEX idempotency_by_age ON idempotency (created_at)")
+        }
         return migrator
     }
 

@@ -14,7 +14,23 @@ public struct RedisEmitter: Broadcaster {
     }
 
     public func broadcast(_ packet: SocketIOPacket, options: BroadcastOptions) async throws {
-        let message = RedisBroadcast(uid: RedisBroadcast.emitterUID, packet: packet, options: options).encoded(asEmitter: true)
-        try await client.publish(message, to: channels.channel(forRooms: options.rooms))
+        try await client.publish(message(packet, options: options), to: channels.channel(forRooms: options.rooms))
+    }
+
+    /// Every PUBLISH of the batch pipelined on the one connection, so Redis takes them in order
+    /// without a round trip each (the outbox relay's throughput was one round trip per event).
+    public func broadcast(_ batch: [Broadcast]) async throws {
+        let commands = batch.map { item in
+            RedisClient.publishCommand(message(item.packet, options: item.options), to: channels.channel(forRooms: item.options.rooms))
+        }
+        let results = await client.send(commands)
+        if let failed = results.firstIndex(where: { if case .failure = $0 { true } else { false } }),
+           case .failure(let error) = results[failed] {
+            throw BatchBroadcastError(handedOn: failed, underlying: error)
+        }
+    }
+
+    private func message(_ packet: SocketIOPacket, options: BroadcastOptions) -> ByteBuffer {
+        RedisBroadcast(uid: RedisBroadcast.emitterUID, packet: packet, options: options).encoded(asEmitter: true)
     }
 }

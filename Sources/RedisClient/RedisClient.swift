@@ -41,10 +41,22 @@ public final class RedisClient: Service, Sendable {
         return try await RedisConnector.send(command, on: connection)
     }
 
+    /// Sends commands together, in order, pipelined; one result per command.
+    public func send(_ commands: [RedisCommand]) async -> [Result<RESPValue, any Error>] {
+        guard let connection = channel.withLockedValue({ $0 }) else {
+            return commands.map { _ in .failure(RedisUnavailable()) }
+        }
+        return await RedisConnector.send(commands, on: connection)
+    }
+
     /// PUBLISH; returns how many subscribers received it.
     @discardableResult
     public func publish(_ message: ByteBuffer, to channelName: String) async throws -> Int64 {
-        try await send(RedisCommand([ByteBuffer(string: "PUBLISH"), ByteBuffer(string: channelName), message])).integer ?? 0
+        try await send(Self.publishCommand(message, to: channelName)).integer ?? 0
+    }
+
+    public static func publishCommand(_ message: ByteBuffer, to channelName: String) -> RedisCommand {
+        RedisCommand([ByteBuffer(string: "PUBLISH"), ByteBuffer(string: channelName), message])
     }
 
     /// Waits until connected, at most `timeout`; true when connected.

@@ -61,9 +61,26 @@ enum RedisConnector {
 
     /// Sends one command through a `RedisCommandHandler` in the pipeline and waits for its reply.
     static func send(_ command: RedisCommand, on channel: any Channel) async throws -> RESPValue {
-        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        channel.writeAndFlush(RedisRequest(command: command, promise: promise), promise: nil)
-        return try await promise.futureResult.get()
+        try await send([command], on: channel)[0].get()
+    }
+
+    /// Sends commands in order, pipelined (one flush), and waits for every reply.
+    static func send(_ commands: [RedisCommand], on channel: any Channel) async -> [Result<RESPValue, any Error>] {
+        let replies = commands.map { command in
+            let reply = channel.eventLoop.makePromise(of: RESPValue.self)
+            // A write that never reaches the handler (the channel closed meanwhile) would leave
+            // the reply waiting for ever; a second completion of a promise is ignored.
+            let written = channel.eventLoop.makePromise(of: Void.self)
+            written.futureResult.whenFailure { reply.fail($0) }
+            channel.write(RedisRequest(command: command, promise: reply), promise: written)
+            return reply
+        }
+        channel.flush()
+        var results: [Result<RESPValue, any Error>] = []
+        for reply in replies {
+            do { results.append(.success(try await reply.futureResult.get())) } catch { results.append(.failure(error)) }
+        }
+        return results
     }
 }
 

@@ -47,6 +47,44 @@ public struct SocketDetails: Sendable, Hashable {
 public protocol Broadcaster: Sendable {
     /// Delivers `packet` once to every socket selected by `options`; throws when it could not be handed on.
     func broadcast(_ packet: SocketIOPacket, options: BroadcastOptions) async throws
+    /// Hands on every broadcast of `batch`, in order; when it fails part way it throws a
+    /// `BatchBroadcastError` that tells how many went out first.
+    func broadcast(_ batch: [Broadcast]) async throws
+}
+
+/// One broadcast of a batch.
+public struct Broadcast: Sendable {
+    public var packet: SocketIOPacket
+    public var options: BroadcastOptions
+
+    public init(_ packet: SocketIOPacket, options: BroadcastOptions) {
+        self.packet = packet
+        self.options = options
+    }
+}
+
+/// A batch stopped part way: the first `handedOn` broadcasts went out, the rest did not.
+public struct BatchBroadcastError: Error {
+    public var handedOn: Int
+    public var underlying: any Error
+
+    public init(handedOn: Int, underlying: any Error) {
+        self.handedOn = handedOn
+        self.underlying = underlying
+    }
+}
+
+extension Broadcaster {
+    /// One after the other; a broadcaster that can pipeline does better.
+    public func broadcast(_ batch: [Broadcast]) async throws {
+        for (index, item) in batch.enumerated() {
+            do {
+                try await broadcast(item.packet, options: item.options)
+            } catch {
+                throw BatchBroadcastError(handedOn: index, underlying: error)
+            }
+        }
+    }
 }
 
 /// The seam between a Socket.IO server and its peers (socket.io-adapter's `Adapter`).

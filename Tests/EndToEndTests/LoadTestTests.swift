@@ -53,6 +53,26 @@ import Testing
         }
     }
 
+    /// Without `--redis` the events go through the points API (SPEC section 7): each one a
+    /// `POST /api/points/add` that the ledger commits and the outbox publishes; latency runs from
+    /// the commit's `timestamp`.
+    @Test(arguments: ["targeted", "fanout"])
+    func drivesEventsThroughThePointsAPI(_ scenario: String) async throws {
+        let node = try await HeraldNode.start("serve")
+        let run = try ChildProcess(TestPaths.heraldBinary, [
+            "loadtest", "--url", node.url, "--scenario", scenario, "--connections", "60", "--events", "120",
+            "--rate", "400", "--jwt-secret", node.secret, "--pids", String(node.process.pid), "--json",
+        ])
+        let code = await run.waitForExit(timeout: .seconds(90))
+        await node.stop()
+        #expect(code == 0, "\(run.text)\n\(node.process.text.suffix(3000))")
+        let report = try jsonReport(run.text)
+        let deliveries = try #require(report["deliveries"] as? [String: Any])
+        #expect(deliveries["received"] as? Int == (scenario == "fanout" ? 120 * 60 : 120))
+        #expect(deliveries["lost"] as? Int == 0 && deliveries["duplicated"] as? Int == 0)
+        #expect(node.process.text.contains("points_added"))
+    }
+
     /// The `--json` line of a run's output.
     func jsonReport(_ output: String) throws -> [String: Any] {
         let line = try #require(output.split(separator: "\n").first { $0.hasPrefix("{") })

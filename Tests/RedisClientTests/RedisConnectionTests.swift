@@ -40,6 +40,23 @@ import Testing
         await redis.stop()
     }
 
+    /// A batch goes out in order, one result per command, an error reply in place.
+    @Test func batchesKeepTheirOrder() async throws {
+        let redis = try await RedisServer.start()
+        try await withClient(RedisURL(redis.url)!) { (client: RedisClient) async throws in
+            let key = "list-\(UInt32.random(in: 0...UInt32.max))"
+            var commands = (0..<300).map { RedisCommand("RPUSH", key, "\($0)") }
+            commands.insert(RedisCommand("NOSUCHCOMMAND"), at: 150)
+            let results = await client.send(commands)
+            #expect(results.count == 301)
+            #expect(try results[0].get() == .integer(1) && results[300].get() == .integer(300))
+            #expect(throws: RedisError.self) { try results[150].get() }
+            let list = try await client.send(RedisCommand("LRANGE", key, "0", "-1"))
+            #expect(list.array?.compactMap(\.string) == (0..<300).map { "\($0)" })
+        }
+        await redis.stop()
+    }
+
     @Test func authenticatesWithThePasswordOfTheURL() async throws {
         let redis = try await RedisServer.start(password: "s3cret")
         try await withClient(RedisURL("redis://:s3cret@127.0.0.1:\(redis.port)")!) { (client: RedisClient) async throws in
