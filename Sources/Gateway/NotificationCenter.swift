@@ -62,6 +62,15 @@ public protocol NotificationStore: Sendable {
     func markAllRead(room: String) async throws -> Int
     /// The new unread count, or nil when `id` is unknown.
     func delete(room: String, id: String) async throws -> Int?
+    /// Keeps each notification in the center of its room, in order.
+    func record(_ batch: [(notification: StoredNotification, room: String)]) async throws
+}
+
+extension NotificationStore {
+    /// One after the other; a store that can pipeline does better.
+    public func record(_ batch: [(notification: StoredNotification, room: String)]) async throws {
+        for (notification, room) in batch { try await record(notification, room: room) }
+    }
 }
 
 /// The embedded notification store of `herald serve`.
@@ -121,16 +130,31 @@ public struct NotificationRecorder: Broadcaster {
 
     public func broadcast(_ packet: SocketIOPacket, options: BroadcastOptions) async throws {
         // Recorded first, so a client that syncs as soon as the event arrives finds it.
-        if let event = packet.eventName, let payload = packet.eventArguments.first,
-           let eventId = payload["eventId"]?.stringValue
-        {
-            let timestamp: Int64
-            if case .number(let value)? = payload["timestamp"] { timestamp = Int64(value) } else { timestamp = 0 }
-            let notification = StoredNotification(id: eventId, event: event, payload: payload, timestamp: timestamp)
-            for room in options.rooms where NotificationCenterID.keeps(room: room) {
-                try await store.record(notification, room: room)
-            }
+        for (notification, room) in Self.notifications(of: packet, options: options) {
+            try await store.record(notification, room: room)
         }
         try await next.broadcast(packet, options: options)
+    }
+
+    /// The whole batch recorded (pipelined where the store can), then handed on as a batch: the
+    /// outbox relay's events cost no round trip each (one each was its limit in a cluster).
+    public func broadcast(_ batch: [Broadcast]) async throws {
+        do {
+            try await store.record(batch.flatMap { Self.notifications(of: $0.packet, options: $0.options) })
+        } catch {
+            throw BatchBroadcastError(handedOn: 0, underlying: error)
+        }
+        try await next.broadcast(batch)
+    }
+
+    /// What a broadcast leaves in notification centers: the event, in each center-keeping room.
+    static func notifications(of packet: SocketIOPacket, options: BroadcastOptions) -> [(notification: StoredNotification, room: String)] {
+        guard let event = packet.eventName, let payload = packet.eventArguments.first,
+              let eventId = payload["eventId"]?.stringValue
+        else { return [] }
+        let timestamp: Int64
+        if case .number(let value)? = payload["timestamp"] { timestamp = Int64(value) } else { timestamp = 0 }
+        let notification = StoredNotification(id: eventId, event: event, payload: payload, timestamp: timestamp)
+        return options.rooms.filter(NotificationCenterID.keeps(room:)).sorted().map { (notification, $0) }
     }
 }

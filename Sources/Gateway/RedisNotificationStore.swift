@@ -18,10 +18,18 @@ public struct RedisNotificationStore: NotificationStore {
     }
 
     public func record(_ notification: StoredNotification, room: String) async throws {
-        _ = try await eval(Self.recordScript, keys(room), [
-            notification.id, notification.json.jsonString, String(notification.timestamp),
-            String(MemoryNotificationStore.capacity),
-        ])
+        try await record([(notification, room)])
+    }
+
+    /// Every script of the batch pipelined on the one connection (Redis runs them in order).
+    public func record(_ batch: [(notification: StoredNotification, room: String)]) async throws {
+        let commands = batch.map { notification, room in
+            Self.evalCommand(Self.recordScript, keys(room), [
+                notification.id, notification.json.jsonString, String(notification.timestamp),
+                String(MemoryNotificationStore.capacity),
+            ])
+        }
+        for result in await client.send(commands) { _ = try result.get() }
     }
 
     public func list(room: String) async throws -> [StoredNotification] {
@@ -50,8 +58,11 @@ public struct RedisNotificationStore: NotificationStore {
     }
 
     private func eval(_ script: String, _ keys: [String], _ arguments: [String]) async throws -> RESPValue {
-        let words = ["EVAL", script, String(keys.count)] + keys + arguments
-        return try await client.send(RedisCommand(words.map { ByteBuffer(string: $0) }))
+        try await client.send(Self.evalCommand(script, keys, arguments))
+    }
+
+    private static func evalCommand(_ script: String, _ keys: [String], _ arguments: [String]) -> RedisCommand {
+        RedisCommand((["EVAL", script, String(keys.count)] + keys + arguments).map { ByteBuffer(string: $0) })
     }
 
     /// KEYS: items, order. ARGV: id, json, timestamp, capacity. Keeps a replayed event once and
