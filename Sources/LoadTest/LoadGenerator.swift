@@ -74,6 +74,11 @@ public struct LoadPlan: Sendable {
 
     var restaurant: String { "\(prefix)-r" }
 
+    /// Each gateway's PID and resident memory now.
+    func gatewaysRSS() -> [(Int32, Int)] {
+        gatewayPIDs.map { ($0, LoadGenerator.residentBytes(of: $0)) }
+    }
+
     func identity(of index: Int) -> Identity {
         scenario == .fanout
             ? Identity(userId: "\(prefix)-s\(index)", role: .restaurant, restaurantId: restaurant)
@@ -100,23 +105,26 @@ public enum LoadGenerator {
     /// Runs the whole plan in this process.
     public static func run(_ plan: LoadPlan, logger: Logger, progress: @escaping @Sendable (String) -> Void) async throws -> LoadReport {
         var report = LoadReport(scenario: plan.scenario.rawValue, requested: plan.connections)
-        report.rssBefore = plan.gatewayPIDs.map { ($0, residentBytes(of: $0)) }
+        report.rssBefore = plan.gatewaysRSS()
         let pool = try await ConnectionPool.open(plan, indices: Array(0..<plan.connections), logger: logger, progress: progress)
         defer { pool.close() }
         report.held = pool.held.count
         report.connectSeconds = pool.connectSeconds
-
-        if plan.scenario == .idle {
-            try await Task.sleep(for: plan.hold)
-        } else {
-            let started = try await publish(plan, held: pool.held, logger: logger, progress: progress)
-            report.expected = plan.expectedDeliveries(held: pool.held, mine: Set(pool.held))
-            report.publishStartedAt = started
-            try await pool.waitForDeliveries(report.expected, settle: plan.settle)
-        }
-        report.rssAfter = plan.gatewayPIDs.map { ($0, residentBytes(of: $0)) }
-        report.add(try await pool.recorders.snapshot())
+        try await drive(plan, held: pool.held, report: &report, logger: logger, progress: progress)
+        try await pool.waitForDeliveries(report.expected, settle: plan.settle)
+        report.rssAfter = plan.gatewaysRSS()
+        report.tally.add(try await pool.recorders.snapshot())
         return report
+    }
+
+    /// Once the connections `held` are up: holds them (idle) or publishes the events, and sets
+    /// what the report expects.
+    static func drive(
+        _ plan: LoadPlan, held: [Int], report: inout LoadReport, logger: Logger, progress: @escaping @Sendable (String) -> Void
+    ) async throws {
+        guard plan.scenario != .idle else { return try await Task.sleep(for: plan.hold) }
+        report.publishStartedAt = try await publish(plan, held: held, logger: logger, progress: progress)
+        report.expected = plan.expectedDeliveries(held: held, mine: Set(held))
     }
 
     /// Publishes the events, paced at the plan's rate, to the rooms of the connections that are

@@ -9,13 +9,10 @@ public struct LoadReport: Sendable {
     public var held = 0
     public var connectSeconds = 0.0
     public var expected = 0
-    public var received = 0
-    public var duplicated = 0
-    public var disconnected = 0
-    /// When the first event was published and the last one received (µs since the epoch).
+    /// When the first event was published (µs since the epoch).
     var publishStartedAt: UInt64 = 0
-    var lastReceiptAt: UInt64 = 0
-    var latency = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+    /// What the connections received.
+    var tally = Tally()
     var rssBefore: [(Int32, Int)] = []
     var rssAfter: [(Int32, Int)] = []
 
@@ -28,21 +25,17 @@ public struct LoadReport: Sendable {
     /// Nothing lost, nothing twice, every connection held.
     public var succeeded: Bool { lost == 0 && duplicated == 0 && held == requested }
 
+    public var received: Int { tally.received }
+    public var duplicated: Int { tally.duplicated }
+    public var disconnected: Int { tally.disconnected }
+    var latency: Histogram<UInt64> { tally.latency }
+
     /// From the first publish to the last receipt.
     public var deliverySeconds: Double {
-        publishStartedAt > 0 && lastReceiptAt > publishStartedAt ? Double(lastReceiptAt - publishStartedAt) / 1e6 : 0
+        publishStartedAt > 0 && tally.lastReceipt > publishStartedAt ? Double(tally.lastReceipt - publishStartedAt) / 1e6 : 0
     }
 
     var perSecond: Double { deliverySeconds > 0 ? Double(received) / deliverySeconds : 0 }
-
-    /// Adds what some connections received.
-    mutating func add(_ snapshot: LoadRecorders.Snapshot) {
-        received += snapshot.received
-        duplicated += snapshot.duplicated
-        disconnected += snapshot.disconnected
-        latency.add(snapshot.latency)
-        lastReceiptAt = max(lastReceiptAt, snapshot.lastReceipt)
-    }
 
     func milliseconds(_ percentile: Double) -> Double {
         latency.totalCount == 0 ? 0 : Double(latency.valueAtPercentile(percentile)) / 1000

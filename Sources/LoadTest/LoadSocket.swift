@@ -26,12 +26,12 @@ final class LoadSocketHandler: ChannelInboundHandler {
 
     private let token: String
     private let connected: EventLoopPromise<Void>
-    private let recorder: NIOLoopBoundBox<LoopRecorder>
+    private let recorder: NIOLoopBoundBox<Tally>
     private var isConnected = false
     /// Hashes of the event ids seen by this socket: a second copy is a duplicate.
     private var seen = Set<UInt64>()
 
-    init(token: String, connected: EventLoopPromise<Void>, recorder: NIOLoopBoundBox<LoopRecorder>) {
+    init(token: String, connected: EventLoopPromise<Void>, recorder: NIOLoopBoundBox<Tally>) {
         self.token = token
         self.connected = connected
         self.recorder = recorder

@@ -25,7 +25,7 @@ public enum LoadWorkers {
         logger: Logger, progress: @escaping @Sendable (String) -> Void
     ) async throws -> LoadReport {
         var report = LoadReport(scenario: plan.scenario.rawValue, requested: plan.connections)
-        report.rssBefore = plan.gatewayPIDs.map { ($0, LoadGenerator.residentBytes(of: $0)) }
+        report.rssBefore = plan.gatewaysRSS()
         let workers = try (0..<count).map { index in
             let line = command(index)
             // The secret goes by environment, not on a command line `ps` shows.
@@ -40,20 +40,15 @@ public enum LoadWorkers {
         report.connectSeconds = helds.map(\.connectSeconds).max() ?? 0
         progress("\(count) workers hold \(held.count)/\(plan.connections) connections")
 
-        if plan.scenario == .idle {
-            try await Task.sleep(for: plan.hold)
-        } else {
-            report.publishStartedAt = try await LoadGenerator.publish(plan, held: held, logger: logger, progress: progress)
-            report.expected = plan.expectedDeliveries(held: held, mine: Set(held))
-        }
+        try await LoadGenerator.drive(plan, held: held, report: &report, logger: logger, progress: progress)
         for (worker, part) in zip(workers, helds) {
             try worker.send(Expect(deliveries: plan.expectedDeliveries(held: held, mine: Set(part.held))))
         }
         let snapshots = try await onEach(workers) {
-            try await $0.read(LoadRecorders.Snapshot.self, within: plan.settle + .seconds(30))
+            try await $0.read(Tally.self, within: plan.settle + .seconds(30))
         }
-        report.rssAfter = plan.gatewayPIDs.map { ($0, LoadGenerator.residentBytes(of: $0)) }
-        snapshots.forEach { report.add($0) }
+        report.rssAfter = plan.gatewaysRSS()
+        snapshots.forEach { report.tally.add($0) }
         for worker in workers { worker.finish() }
         for worker in workers { await worker.waitForExit(within: .seconds(20)) }
         return report
@@ -77,9 +72,14 @@ public enum LoadWorkers {
     }
 
     private static func writeLine(_ value: some Encodable) throws {
+        FileHandle.standardOutput.write(try jsonLine(value))
+    }
+
+    /// One message of the conversation: a JSON object and a newline.
+    static func jsonLine(_ value: some Encodable) throws -> Data {
         var data = try JSONEncoder().encode(value)
         data.append(UInt8(ascii: "\n"))
-        FileHandle.standardOutput.write(data)
+        return data
     }
 
     /// One line of stdin, read off the event loops and the cooperative pool; nil at EOF.
@@ -122,9 +122,7 @@ final class Worker: Sendable {
     }
 
     func send(_ value: some Encodable) throws {
-        var data = try JSONEncoder().encode(value)
-        data.append(UInt8(ascii: "\n"))
-        try input.write(contentsOf: data)
+        try input.write(contentsOf: LoadWorkers.jsonLine(value))
     }
 
     /// The next line, decoded; fails when the worker exits first or `bound` passes.

@@ -19,10 +19,10 @@ public final class LocalAdapter: Adapter {
     struct Shard: Sendable {
         let eventLoop: any EventLoop
         let registry: NIOLoopBoundBox<RoomRegistry>
-        let outbox: NIOLockedValueBox<Outbox>
+        let waiting: NIOLockedValueBox<Waiting>
     }
 
-    struct Outbox {
+    struct Waiting {
         var pending: [(message: PreparedMessage, options: BroadcastOptions)] = []
         var drainScheduled = false
     }
@@ -33,7 +33,7 @@ public final class LocalAdapter: Adapter {
 
     public init(group: any EventLoopGroup, metrics: SocketIOMetrics, logger: Logger) {
         self.shards = group.makeIterator().map { loop in
-            Shard(eventLoop: loop, registry: .makeBoxSendingValue(RoomRegistry(), eventLoop: loop), outbox: .init(Outbox()))
+            Shard(eventLoop: loop, registry: .makeBoxSendingValue(RoomRegistry(), eventLoop: loop), waiting: .init(Waiting()))
         }
         self.metrics = metrics
         self.logger = logger
@@ -61,10 +61,10 @@ public final class LocalAdapter: Adapter {
         }
         let metrics = self.metrics
         for shard in shards {
-            let mustSchedule = shard.outbox.withLockedValue { outbox in
-                outbox.pending.append((message, options))
-                defer { outbox.drainScheduled = true }
-                return !outbox.drainScheduled
+            let mustSchedule = shard.waiting.withLockedValue { waiting in
+                waiting.pending.append((message, options))
+                defer { waiting.drainScheduled = true }
+                return !waiting.drainScheduled
             }
             if mustSchedule {
                 shard.eventLoop.execute { Self.drain(shard, metrics: metrics) }
@@ -74,10 +74,10 @@ public final class LocalAdapter: Adapter {
 
     /// Writes every broadcast waiting for `shard`, then flushes each socket written to once.
     private static func drain(_ shard: Shard, metrics: SocketIOMetrics) {
-        let batch = shard.outbox.withLockedValue { outbox in
-            outbox.drainScheduled = false
-            defer { outbox.pending.removeAll(keepingCapacity: true) }
-            return outbox.pending
+        let batch = shard.waiting.withLockedValue { waiting in
+            waiting.drainScheduled = false
+            defer { waiting.pending.removeAll(keepingCapacity: true) }
+            return waiting.pending
         }
         var written: [SocketIOSocket] = []
         var delivered = 0
