@@ -184,15 +184,7 @@ public final class EngineServer: HTTPEndpoint {
     }
 
     private func startWebSocket(channel: any Channel, request: HTTPRequestHead) throws {
-        let sync = channel.pipeline.syncOperations
-        // A message may come in fragments; the aggregate is bounded like a single frame.
-        try sync.addHandler(NIOWebSocketFrameAggregator(
-            minNonFinalFragmentSize: 0,
-            maxAccumulatedFrameCount: 1024,
-            maxAccumulatedFrameSize: configuration.maxPayload
-        ))
-        let handler = EngineWebSocketHandler()
-        try sync.addHandler(handler)
+        let handler = try Self.addWebSocketHandlers(to: channel, maxPayload: configuration.maxPayload)
         let transport = WebSocketTransport(handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
         let sid = QueryItems(uri: request.uri)["sid"]
         if let sid, let session = sessions.withLockedValue({ $0[sid] }) {
@@ -212,6 +204,21 @@ public final class EngineServer: HTTPEndpoint {
             // The session ended between the check and the upgrade.
             transport.close(notifyPeer: false)
         }
+    }
+
+    /// The handlers above NIO's frame decoder and encoder (which the upgrader installs): RFC 6455's
+    /// refusals, fragments merged into messages bounded like one frame, and the session's handler.
+    static func addWebSocketHandlers(to channel: any Channel, maxPayload: Int) throws -> EngineWebSocketHandler {
+        let sync = channel.pipeline.syncOperations
+        try sync.addHandler(WebSocketFrameValidator())
+        try sync.addHandler(NIOWebSocketFrameAggregator(
+            minNonFinalFragmentSize: 0,
+            maxAccumulatedFrameCount: 1024,
+            maxAccumulatedFrameSize: maxPayload
+        ))
+        let handler = EngineWebSocketHandler()
+        try sync.addHandler(handler)
+        return handler
     }
 
     // MARK: Shutdown

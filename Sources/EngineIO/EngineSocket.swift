@@ -31,7 +31,7 @@ public final class EngineSocket {
     /// The layer above; released when the session closes, which breaks the reference cycle.
     public var delegate: (any EngineSocketDelegate)?
 
-    let configuration: EngineConfiguration
+    public let configuration: EngineConfiguration
     private(set) var transport: any EngineTransport
     /// A WebSocket that is probing to replace the polling transport.
     private var probe: (any EngineTransport)?

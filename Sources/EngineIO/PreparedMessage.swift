@@ -2,16 +2,19 @@ import NIOCore
 
 /// An Engine.IO text message encoded once for many recipients (a broadcast).
 ///
-/// It holds the complete unmasked WebSocket frame and the polling form of the same packet,
+/// It holds the complete unmasked WebSocket frames and the polling form of the same packets,
 /// so a fan-out loop writes the same bytes to every member and never re-encodes per socket.
+/// A binary Socket.IO packet is its text message followed by one binary message per attachment.
 public struct PreparedMessage: Sendable {
-    /// The whole WebSocket text frame: header and `4<data>`.
+    /// The whole WebSocket text frame (header and `4<data>`), then a binary frame per attachment.
     public let webSocketFrame: ByteBuffer
-    /// The Engine.IO packet as a polling payload carries it: `4<data>`.
+    /// The Engine.IO packets as a polling payload carries them: `4<data>`, then `\u{1E}b<base64>`
+    /// per attachment.
     public let packet: ByteBuffer
 
-    /// Prepares the Engine.IO message packet whose data is `data` (a Socket.IO packet).
-    public init(message data: ByteBuffer) {
+    /// Prepares the Engine.IO message packet whose data is `data` (a Socket.IO packet) and the
+    /// binary messages of its attachments.
+    public init(message data: ByteBuffer, attachments: [ByteBuffer] = []) {
         var packet = ByteBuffer()
         packet.reserveCapacity(data.readableBytes + 1)
         packet.writeInteger(UInt8(ascii: "4"))
@@ -20,6 +23,12 @@ public struct PreparedMessage: Sendable {
         frame.reserveCapacity(packet.readableBytes + 10)
         frame.writeWebSocketHeader(opcode: 0x1, payloadLength: packet.readableBytes)
         frame.writeImmutableBuffer(packet)
+        for attachment in attachments {
+            frame.writeWebSocketHeader(opcode: 0x2, payloadLength: attachment.readableBytes)
+            frame.writeImmutableBuffer(attachment)
+            packet.writeInteger(PollingPayload.separator)
+            EnginePacket.binaryMessage(attachment).write(to: &packet)
+        }
         self.webSocketFrame = frame
         self.packet = packet
     }

@@ -89,11 +89,16 @@ final class EngineWebSocketHandler: ChannelInboundHandler, RemovableChannelHandl
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        // Once we have sent our close frame, nothing more the client sends is read (RFC 6455 7.1.1).
+        guard !closing else { return }
         let frame = unwrapInboundIn(data)
         switch frame.opcode {
         case .text:
-            var data = frame.unmaskedData
-            let text = data.readString(length: data.readableBytes) ?? ""
+            // Not repaired: a text message that is not UTF-8 fails the connection (RFC 6455 8.1).
+            // Checked here, after the aggregator, since fragments may split a character.
+            guard let text = String(validating: frame.unmaskedData.readableBytesView, as: UTF8.self) else {
+                return close(code: .dataInconsistentWithMessage)
+            }
             do {
                 deliver(try EnginePacket(text: text))
             } catch {
@@ -132,8 +137,19 @@ final class EngineWebSocketHandler: ChannelInboundHandler, RemovableChannelHandl
         context.fireChannelWritabilityChanged()
     }
 
+    /// Protocol errors of the layers below: NIO's decoder has already sent its close frame; the
+    /// aggregator's (a stray continuation, a data frame inside a fragmented message, too many or
+    /// too large fragments) get theirs here, then the connection closes.
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        context.close(promise: nil)
+        switch error {
+        case NIOWebSocketFrameAggregator.Error.accumulatedFrameSizeIsTooLarge,
+             NIOWebSocketFrameAggregator.Error.tooManyFragments:
+            close(code: .messageTooLarge)
+        case is NIOWebSocketFrameAggregator.Error:
+            close(code: .protocolError)
+        default:
+            context.close(promise: nil)
+        }
     }
 
     /// Tells the session its transport is gone, once.

@@ -11,6 +11,8 @@ public struct GatewayError: Error, Sendable, Equatable {
         case rateLimited = "rate_limited"
         /// The notification center could not be reached (its Redis is down); try again.
         case unavailable
+        /// A binary event: none of Herald's client events takes binary arguments.
+        case binaryNotSupported = "binary_not_supported"
     }
 
     public var code: Code

@@ -6,9 +6,11 @@ import SocketIO
 
 /// The product side of one socket: its rooms, its event budget and its client events (SPEC sections 3 and 4).
 ///
-/// Lives on the socket's event loop, like the socket.
+/// Lives on the socket's event loop, like the socket. The socket owns it (as its delegate, until it
+/// disconnects); it holds the socket weakly, so a notification-center answer that comes after the
+/// client left finds no socket and is dropped.
 final class GatewaySocket: SocketDelegate {
-    private unowned let socket: SocketIOSocket
+    private weak var socket: SocketIOSocket?
     let identity: Identity
     private let namespace: GatewayNamespace
     private var limiter: RateLimiter
@@ -18,7 +20,10 @@ final class GatewaySocket: SocketDelegate {
         self.identity = identity
         self.namespace = namespace
         self.limiter = RateLimiter(now: socket.eventLoop.now)
+        self.eventLoop = socket.eventLoop
     }
+
+    private let eventLoop: any EventLoop
 
     // Derived from the identity when needed rather than kept: every idle connection would carry
     // them (heaptrack counted each stored string and array per socket).
@@ -29,12 +34,15 @@ final class GatewaySocket: SocketDelegate {
     private var logger: Logger { namespace.logger }
 
     /// The log tag of the socket's transport: `[WebSocket]` or `[Polling]`.
-    private var transportLabel: String { socket.transportName == .websocket ? "WebSocket" : "Polling" }
+    private static func transportLabel(_ socket: SocketIOSocket) -> String {
+        socket.transportName == .websocket ? "WebSocket" : "Polling"
+    }
 
     func start() {
+        guard let socket else { return }
         let automaticRooms = self.automaticRooms
         for room in automaticRooms { socket.join(room) }
-        logger.info("[\(transportLabel)] User \(identity.userId) connected (socket: \(socket.id))")
+        logger.info("[\(Self.transportLabel(socket))] User \(identity.userId) connected (socket: \(socket.id))")
         socket.emit("connected", [
             "socketId": .string(socket.id),
             "userId": .string(identity.userId),
@@ -45,10 +53,13 @@ final class GatewaySocket: SocketDelegate {
     }
 
     func socket(_ socket: SocketIOSocket, didDisconnectWith reason: String) {
-        logger.info("[\(transportLabel)] User \(identity.userId) disconnected (socket: \(socket.id), reason: \(reason))")
+        logger.info("[\(Self.transportLabel(socket))] User \(identity.userId) disconnected (socket: \(socket.id), reason: \(reason))")
     }
 
-    func socket(_ socket: SocketIOSocket, didReceiveEvent name: String, arguments: [JSONValue], ack: Acknowledgement?) {
+    func socket(
+        _ socket: SocketIOSocket, didReceiveEvent name: String, arguments: [JSONValue], attachments: [ByteBuffer],
+        ack: Acknowledgement?
+    ) {
         switch limiter.admit(now: socket.eventLoop.now) {
         case .allow:
             break
@@ -63,10 +74,13 @@ final class GatewaySocket: SocketDelegate {
             socket.disconnect(closeConnection: true)
             return
         }
+        guard attachments.isEmpty else {
+            return refuse(GatewayError(.binaryNotSupported, "\(name) takes no binary arguments"), ack: ack)
+        }
         let payload = arguments.first ?? .null
         switch name {
-        case "subscribe": subscribe(payload, ack: ack)
-        case "unsubscribe": unsubscribe(payload, ack: ack)
+        case "subscribe": subscribe(payload, socket: socket, ack: ack)
+        case "unsubscribe": unsubscribe(payload, socket: socket, ack: ack)
         case "action": action(payload, ack: ack)
         case "sync": sync(ack: ack)
         default: logger.debug("[Event] \(identity.userId) sent unknown event \(name)")
@@ -86,7 +100,7 @@ final class GatewaySocket: SocketDelegate {
         return .success(channel)
     }
 
-    private func subscribe(_ payload: JSONValue, ack: Acknowledgement?) {
+    private func subscribe(_ payload: JSONValue, socket: SocketIOSocket, ack: Acknowledgement?) {
         let channel: ChannelName
         switch self.channel(in: payload) {
         case .success(let value): channel = value
@@ -105,7 +119,7 @@ final class GatewaySocket: SocketDelegate {
         ack?.send(["ok": true, "channel": .string(room)])
     }
 
-    private func unsubscribe(_ payload: JSONValue, ack: Acknowledgement?) {
+    private func unsubscribe(_ payload: JSONValue, socket: SocketIOSocket, ack: Acknowledgement?) {
         let channel: ChannelName
         switch self.channel(in: payload) {
         case .success(let value): channel = value
@@ -122,7 +136,7 @@ final class GatewaySocket: SocketDelegate {
     /// Every refusal answers the ack when one was asked for and emits `error` (SPEC section 3).
     private func refuse(_ error: GatewayError, ack: Acknowledgement?) {
         ack?.send(error.ackBody)
-        socket.emit("error", error.body)
+        socket?.emit("error", error.body)
     }
 
     // MARK: Notification center
@@ -130,7 +144,7 @@ final class GatewaySocket: SocketDelegate {
     private func sync(ack: Acknowledgement?) {
         let store = namespace.notifications
         let room = center.room
-        socket.eventLoop.makeFutureWithTask {
+        eventLoop.makeFutureWithTask {
             try await store.list(room: room)
         }.assumeIsolated().whenComplete { [self] result in
             switch result {
@@ -165,7 +179,7 @@ final class GatewaySocket: SocketDelegate {
         let broadcaster = namespace.broadcaster
         let center = self.center
         let logger = self.logger
-        socket.eventLoop.makeFutureWithTask { () -> Int? in
+        eventLoop.makeFutureWithTask { () -> Int? in
             let unread: Int?
             var update: JSONValue
             switch action {

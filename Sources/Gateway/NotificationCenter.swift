@@ -95,7 +95,7 @@ public actor MemoryNotificationStore: NotificationStore {
 
     public func markRead(room: String, id: String) -> Int? {
         guard let index = centers[room]?.firstIndex(where: { $0.id == id }) else { return nil }
-        centers[room]![index].read = true
+        centers[room]?[index].read = true
         return unreadCount(room)
     }
 
@@ -108,7 +108,7 @@ public actor MemoryNotificationStore: NotificationStore {
 
     public func delete(room: String, id: String) -> Int? {
         guard let index = centers[room]?.firstIndex(where: { $0.id == id }) else { return nil }
-        centers[room]!.remove(at: index)
+        centers[room]?.remove(at: index)
         return unreadCount(room)
     }
 
@@ -152,8 +152,9 @@ public struct NotificationRecorder: Broadcaster {
         guard let event = packet.eventName, let payload = packet.eventArguments.first,
               let eventId = payload["eventId"]?.stringValue
         else { return [] }
-        let timestamp: Int64
-        if case .number(let value)? = payload["timestamp"] { timestamp = Int64(value) } else { timestamp = 0 }
+        // Any number may arrive; one that is no exact Int64 (1e300, 2.5) is no timestamp.
+        var timestamp: Int64 = 0
+        if case .number(let value)? = payload["timestamp"], let exact = Int64(exactly: value) { timestamp = exact }
         let notification = StoredNotification(id: eventId, event: event, payload: payload, timestamp: timestamp)
         return options.rooms.filter(NotificationCenterID.keeps(room:)).sorted().map { (notification, $0) }
     }

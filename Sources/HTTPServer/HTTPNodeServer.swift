@@ -15,11 +15,20 @@ public final class HTTPNodeServer: Service {
         public var port: Int
         /// Bytes queued for a connection that does not read before it is closed (SPEC 5.2).
         public var maxQueuedBytes: Int
+        /// How long a connection may take over a request, and stay idle between them.
+        public var deadlines: HTTPDeadlines
+        /// The most connections one peer address may hold at once; 0 for no bound.
+        public var maxConnectionsPerAddress: Int
 
-        public init(host: String, port: Int, maxQueuedBytes: Int = 1 << 20) {
+        public init(
+            host: String, port: Int, maxQueuedBytes: Int = 1 << 20, deadlines: HTTPDeadlines = HTTPDeadlines(),
+            maxConnectionsPerAddress: Int = 0
+        ) {
             self.host = host
             self.port = port
             self.maxQueuedBytes = maxQueuedBytes
+            self.deadlines = deadlines
+            self.maxConnectionsPerAddress = maxConnectionsPerAddress
         }
     }
 
@@ -47,11 +56,39 @@ public final class HTTPNodeServer: Service {
         self.onShutdown = onShutdown
     }
 
+    /// Sets up the pipeline of one accepted connection (also what the handler tests and the fuzz
+    /// target drive on an `EmbeddedChannel`).
+    public static func configure(
+        _ channel: any Channel,
+        endpoints: [any HTTPEndpoint],
+        upgraders: [any HTTPServerProtocolUpgrader & Sendable] = [],
+        deadlines: HTTPDeadlines = HTTPDeadlines()
+    ) throws {
+        let sync = channel.pipeline.syncOperations
+        let watcher = HTTPRequestBytesWatcher()
+        try sync.addHandler(watcher, name: HTTPRequestBytesWatcher.name)
+        try sync.configureHTTPServerPipeline(
+            withPipeliningAssistance: true,
+            withServerUpgrade: (
+                upgraders: upgraders,
+                completionHandler: { context in
+                    context.pipeline.removeHandler(name: HTTPConnectionHandler.name, promise: nil)
+                    context.pipeline.removeHandler(name: HTTPRequestBytesWatcher.name, promise: nil)
+                }
+            ),
+            withErrorHandling: true
+        )
+        let connection = HTTPConnectionHandler(endpoints: endpoints, deadlines: deadlines, watcher: watcher)
+        try sync.addHandler(connection, name: HTTPConnectionHandler.name)
+    }
+
     /// The address bound, once `run` is listening.
     public var localAddress: SocketAddress? { address.withLockedValue { $0 } }
 
     public func run() async throws {
-        let endpoints = self.endpoints, makeUpgraders = self.makeUpgraders
+        let endpoints = self.endpoints, makeUpgraders = self.makeUpgraders, deadlines = configuration.deadlines
+        let perAddress = configuration.maxConnectionsPerAddress > 0
+            ? ConnectionsPerAddress(limit: configuration.maxConnectionsPerAddress) : nil
         let server = try await ServerBootstrap(group: group)
             .serverChannelOption(.backlog, value: 4096)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -67,18 +104,10 @@ public final class HTTPNodeServer: Service {
             )
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    let sync = channel.pipeline.syncOperations
-                    try sync.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true,
-                        withServerUpgrade: (
-                            upgraders: makeUpgraders(),
-                            completionHandler: { context in
-                                context.pipeline.removeHandler(name: HTTPConnectionHandler.name, promise: nil)
-                            }
-                        ),
-                        withErrorHandling: true
-                    )
-                    try sync.addHandler(HTTPConnectionHandler(endpoints: endpoints), name: HTTPConnectionHandler.name)
+                    if let perAddress {
+                        try channel.pipeline.syncOperations.addHandler(ConnectionLimitHandler(connections: perAddress))
+                    }
+                    try Self.configure(channel, endpoints: endpoints, upgraders: makeUpgraders(), deadlines: deadlines)
                 }
             }
             .bind(host: configuration.host, port: configuration.port)

@@ -84,7 +84,7 @@ struct GatewayAssembly {
     ) throws -> HTTPNodeServer {
         let gateway = self.gateway
         return HTTPNodeServer(
-            configuration: .init(host: options.resolvedHost, port: try options.resolvedPort()),
+            configuration: try options.resolvedHTTPConfiguration(),
             group: group,
             endpoints: [gateway.engine, operations(isReady: isReady)] + extra,
             upgraders: { gateway.upgraders() },

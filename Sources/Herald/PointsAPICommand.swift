@@ -67,7 +67,7 @@ struct PointsAPICommand: AsyncParsableCommand {
         let api = PointsEndpoint(ledger: ledger, authority: authority, presence: presence, onCommit: onCommit, logger: logger)
         let operations = OperationsEndpoint(isReady: isReady) { registry.emitToBuffer() }
         let server = HTTPNodeServer(
-            configuration: .init(host: options.resolvedHost, port: try options.resolvedPort()),
+            configuration: try options.resolvedHTTPConfiguration(),
             group: group,
             endpoints: [api, operations],
             logger: logger

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EngineIO
 import Gateway
+import HTTPServer
 import Logging
 import NIOCore
 import RedisClient
@@ -40,11 +41,39 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("ping-timeout"), help: ArgumentHelp("Engine.IO ping timeout in ms (HERALD_PING_TIMEOUT).", visibility: .hidden))
     var pingTimeout: Int?
 
+    @Option(name: .customLong("http-head-timeout"), help: ArgumentHelp("Seconds a request head may take (HERALD_HTTP_HEAD_TIMEOUT, default 10).", visibility: .hidden))
+    var httpHeadTimeout: Int?
+
+    @Option(name: .customLong("http-idle-timeout"), help: ArgumentHelp("Seconds a connection may idle between requests (HERALD_HTTP_IDLE_TIMEOUT, default 75).", visibility: .hidden))
+    var httpIdleTimeout: Int?
+
+    @Option(name: .customLong("max-connections-per-address"), help: "Connections one client address may hold at once, 0 for no bound (HERALD_MAX_CONNECTIONS_PER_ADDRESS, default 0: behind nginx every client has nginx's address).")
+    var maxConnectionsPerAddress: Int?
+
     func validate() throws {
         _ = try resolvedRedis()
         _ = try resolvedPort()
         _ = try resolvedLogLevel()
         _ = try resolvedEngineConfiguration()
+        _ = try resolvedHTTPConfiguration()
+    }
+
+    /// The listener: address, and the deadlines of its HTTP connections.
+    func resolvedHTTPConfiguration() throws -> HTTPNodeServer.Configuration {
+        var deadlines = HTTPDeadlines()
+        if let seconds = try Environment.int(httpHeadTimeout, "HERALD_HTTP_HEAD_TIMEOUT") {
+            guard (1...3_600).contains(seconds) else { throw ValidationError("--http-head-timeout must be 1 to 3600 seconds") }
+            deadlines.head = .seconds(Int64(seconds))
+        }
+        if let seconds = try Environment.int(httpIdleTimeout, "HERALD_HTTP_IDLE_TIMEOUT") {
+            guard (1...86_400).contains(seconds) else { throw ValidationError("--http-idle-timeout must be 1 to 86400 seconds") }
+            deadlines.idle = .seconds(Int64(seconds))
+        }
+        let perAddress = try Environment.int(maxConnectionsPerAddress, "HERALD_MAX_CONNECTIONS_PER_ADDRESS") ?? 0
+        guard perAddress >= 0 else { throw ValidationError("--max-connections-per-address must be 0 or more") }
+        return HTTPNodeServer.Configuration(
+            host: resolvedHost, port: try resolvedPort(), deadlines: deadlines, maxConnectionsPerAddress: perAddress
+        )
     }
 
     func resolvedPort() throws -> Int {
@@ -85,11 +114,11 @@ struct ServerOptions: ParsableArguments {
         var configuration = EngineConfiguration()
         configuration.cors = CORSPolicy(list: Environment.string(corsOrigin, "HERALD_CORS_ORIGINS"))
         if let interval = try Environment.int(pingInterval, "HERALD_PING_INTERVAL") {
-            guard interval > 0 else { throw ValidationError("--ping-interval must be positive") }
+            guard (1...3_600_000).contains(interval) else { throw ValidationError("--ping-interval must be 1 to 3600000 ms") }
             configuration.pingInterval = .milliseconds(Int64(interval))
         }
         if let timeout = try Environment.int(pingTimeout, "HERALD_PING_TIMEOUT") {
-            guard timeout > 0 else { throw ValidationError("--ping-timeout must be positive") }
+            guard (1...3_600_000).contains(timeout) else { throw ValidationError("--ping-timeout must be 1 to 3600000 ms") }
             configuration.pingTimeout = .milliseconds(Int64(timeout))
         }
         return configuration

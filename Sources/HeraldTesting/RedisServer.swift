@@ -5,6 +5,7 @@ import Foundation
 public final class RedisServer: Sendable {
     public let port: Int
     public let process: ChildProcess
+    private let password: String?
 
     public var url: String { "redis://127.0.0.1:\(port)" }
 
@@ -17,15 +18,27 @@ public final class RedisServer: Sendable {
             "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no",
         ] + (password.map { ["--requirepass", $0] } ?? []))
         _ = try await process.waitForLine(containing: "Ready to accept connections", timeout: .seconds(20))
-        return RedisServer(port: port, process: process)
+        return RedisServer(port: port, process: process, password: password)
     }
 
-    private init(port: Int, process: ChildProcess) {
+    private init(port: Int, process: ChildProcess, password: String?) {
         self.port = port
         self.process = process
+        self.password = password
     }
 
+    /// `SHUTDOWN NOSAVE`, then SIGTERM and SIGKILL if it is still there.
+    ///
+    /// A child started from an async test inherits a signal mask that blocks SIGTERM (Foundation's
+    /// `Process` spawns from a libdispatch thread), so redis-server would sit out the grace period
+    /// and die by SIGKILL; asked over its own protocol it stops at once.
     public func stop() async {
-        await process.stop(grace: .seconds(5))
+        if let cli = ["/usr/bin/redis-cli", "/usr/local/bin/redis-cli"].first(where: FileManager.default.isExecutableFile),
+           let shutdown = try? ChildProcess(cli, ["-h", "127.0.0.1", "-p", String(port)]
+               + (password.map { ["-a", $0, "--no-auth-warning"] } ?? []) + ["shutdown", "nosave"]) {
+            await shutdown.waitForExit(timeout: .seconds(2))
+            await process.waitForExit(timeout: .seconds(2))
+        }
+        await process.stop(grace: .seconds(3))
     }
 }

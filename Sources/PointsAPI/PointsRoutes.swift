@@ -38,6 +38,7 @@ struct PointsRoutes: Sendable {
         try Access.requireStaff(caller)
         let body = try await request.body.collect(upTo: PointsEndpoint.maxBodySize)
         let fields = try RequestFields(body: body)
+        try requireNamedRestaurant(caller, fields)
         let change = PointsChange(
             guestId: try fields.id("guestId"),
             restaurantId: try fields.id("restaurantId"),
@@ -58,6 +59,7 @@ struct PointsRoutes: Sendable {
         try Access.requireStaff(caller)
         let body = try await request.body.collect(upTo: PointsEndpoint.maxBodySize)
         let fields = try RequestFields(body: body)
+        try requireNamedRestaurant(caller, fields)
         let guestId = try fields.id("guestId")
         let name = try fields.text("name", length: 1...200)
         let restaurantId = try fields.id("restaurantId")
@@ -74,6 +76,7 @@ struct PointsRoutes: Sendable {
         try Access.requireStaff(caller)
         let body = try await request.body.collect(upTo: PointsEndpoint.maxBodySize)
         let fields = try RequestFields(body: body)
+        try requireNamedRestaurant(caller, fields)
         let guestId = try fields.id("guestId"), restaurantId = try fields.id("restaurantId")
         try Access.requireRestaurant(caller, restaurantId)
         return try await apply(.createCard(guestId: guestId, restaurantId: restaurantId), request, caller, body) { outcome in
@@ -108,6 +111,12 @@ struct PointsRoutes: Sendable {
         return try await apply(.raiseAlert(level: level, message: message), request, caller, body) { _ in
             .init(status: 202, body: #"{"accepted":true}"#)
         }
+    }
+
+    /// 403 before 400 (SPEC 5.1): a restaurant account naming another restaurant is refused before
+    /// the rest of its body is checked. The full check, on the validated id, follows the fields.
+    private func requireNamedRestaurant(_ caller: Identity, _ fields: RequestFields) throws {
+        if let named = fields.rawString("restaurantId") { try Access.requireRestaurant(caller, named) }
     }
 
     /// Runs a write with the caller's `Idempotency-Key`, answering the stored response on a replay.

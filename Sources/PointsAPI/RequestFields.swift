@@ -12,6 +12,11 @@ struct RequestFields {
         self.object = object
     }
 
+    /// The field if it is a string, without judging it (for checks that come before validation).
+    func rawString(_ name: String) -> String? {
+        object[name]?.stringValue
+    }
+
     func string(_ name: String) throws(APIError) -> String {
         guard let value = object[name], value != .null else { throw .badRequest("\(name) is required") }
         guard let text = value.stringValue else { throw .badRequest("\(name) must be a string") }

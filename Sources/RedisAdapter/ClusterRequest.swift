@@ -42,31 +42,72 @@ public struct ClusterRequest: Sendable, Equatable {
     }
 
     /// Reads a request; nil for a malformed one (the Node adapter ignores those too).
+    ///
+    /// A field of the wrong type makes the whole request malformed, so that it touches nothing:
+    /// a REMOTE_JOIN whose `opts.rooms` is a string must not select every socket, as an empty
+    /// selection would. The type must be one of the numbers exactly (1e20 or 2.5 is none).
     public init?(json: JSONValue) {
-        guard case .number(let number)? = json["type"], let type = RequestType(rawValue: Int(number)) else { return nil }
+        guard case .number(let number)? = json["type"], let raw = Int(exactly: number),
+              let type = RequestType(rawValue: raw),
+              let uid = Self.optionalString(json["uid"]), let requestId = Self.optionalString(json["requestId"]),
+              let rooms = Self.rooms(json["rooms"])
+        else { return nil }
         var options: BroadcastOptions?
-        if let opts = json["opts"], opts.isObject {
-            options = BroadcastOptions(rooms: Set(Self.strings(opts["rooms"])), except: Set(Self.strings(opts["except"])))
+        switch json["opts"] {
+        case nil, .null?:
+            break
+        case .object(let opts)?:
+            guard let rooms = Self.rooms(opts["rooms"]), let except = Self.rooms(opts["except"]) else { return nil }
+            options = BroadcastOptions(rooms: Set(rooms), except: Set(except))
+        default:
+            return nil
         }
         var data: [JSONValue] = []
-        if case .array(let items)? = json["data"] { data = items }
+        switch json["data"] {
+        case nil, .null?: break
+        case .array(let items)?: data = items
+        default: return nil
+        }
         self.init(
-            type: type,
-            uid: json["uid"]?.stringValue,
-            requestId: json["requestId"]?.stringValue,
-            options: options,
-            rooms: Self.strings(json["rooms"]),
-            close: json["close"] == .bool(true),
-            data: data
+            type: type, uid: uid, requestId: requestId, options: options,
+            rooms: rooms, close: json["close"] == .bool(true), data: data
         )
     }
 
-    static func strings(_ value: JSONValue?) -> [String] {
-        guard case .array(let items)? = value else { return [] }
-        return items.compactMap { item in
-            if case .number(let number) = item { return JSONValue.number(number).jsonString }
-            return item.stringValue
+    /// A string field that may be absent: `.some(nil)` when absent, nil when of another type.
+    private static func optionalString(_ value: JSONValue?) -> String?? {
+        switch value {
+        case nil, .null?: .some(nil)
+        case .string(let text)?: .some(text)
+        default: nil
         }
+    }
+
+    /// A list of rooms that may be absent (then empty); nil when it or an item has another type.
+    /// A numeric room (JavaScript allows them) is read as its text.
+    static func rooms(_ value: JSONValue?) -> [String]? {
+        switch value {
+        case nil, .null?:
+            return []
+        case .array(let items)?:
+            var rooms: [String] = []
+            rooms.reserveCapacity(items.count)
+            for item in items {
+                switch item {
+                case .string(let room): rooms.append(room)
+                case .number: rooms.append(item.jsonString)
+                default: return nil
+                }
+            }
+            return rooms
+        default:
+            return nil
+        }
+    }
+
+    /// The strings of an answer's list, leniently: answers select nothing, they only report.
+    static func strings(_ value: JSONValue?) -> [String] {
+        rooms(value) ?? []
     }
 
     /// The JSON the adapter publishes.

@@ -1,4 +1,5 @@
 import Logging
+import MessagePack
 import NIOCore
 import RedisClient
 import SocketIO
@@ -23,7 +24,7 @@ final class ClusterRequests: Sendable {
     /// Six random alphanumerics, like the `uid2(6)` of the Node adapter.
     static func makeUID() -> String {
         let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789")
-        return String((0..<6).map { _ in alphabet.randomElement()! })
+        return String((0..<6).map { _ in alphabet[Int.random(in: alphabet.indices)] })
     }
 
     // MARK: Incoming (on the subscriber's event loop)
@@ -32,7 +33,8 @@ final class ClusterRequests: Sendable {
         let channel = String(buffer: message.channel)
         if channel.hasPrefix(channels.broadcast) {
             guard let broadcast = RedisBroadcast(decoding: message.payload) else {
-                logger.debug("[Redis] Ignored a malformed broadcast on \(channel)")
+                // One line, then delivery goes on: a message of the wrong shape selects nobody.
+                logger.warning("[Redis] Dropped a malformed broadcast on \(channel) (\(message.payload.readableBytes) bytes)")
                 return
             }
             // Our own messages come back through the pattern subscription; they were delivered here already.
@@ -43,7 +45,11 @@ final class ClusterRequests: Sendable {
             Task { await pending.receive(response) }
         } else if channel == channels.request {
             guard let json = Self.decode(message.payload), let request = ClusterRequest(json: json) else {
-                logger.debug("[Redis] Ignored a malformed request")
+                // BROADCAST requests that wait for acks are MessagePack: Herald does not relay them.
+                if message.payload.readableBytesView.first != UInt8(ascii: "{"), (try? MessagePackValue(decoding: message.payload)) != nil {
+                    return
+                }
+                logger.warning("[Redis] Dropped a malformed request (\(message.payload.readableBytes) bytes)")
                 return
             }
             Task { await answer(request) }

@@ -1,10 +1,16 @@
 import MessagePack
+import NIOCore
 import SocketIO
 
 extension MessagePackValue {
     /// JSON values as notepack.io writes JavaScript values: whole numbers as integers, other
-    /// numbers as float64, object keys in sorted order (for a stable encoding).
-    init(_ json: JSONValue) {
+    /// numbers as float64, object keys in sorted order (for a stable encoding). A placeholder of
+    /// a binary packet becomes the `bin` of its attachment, as a Node server publishes a `Buffer`.
+    init(_ json: JSONValue, attachments: [ByteBuffer] = []) {
+        if !attachments.isEmpty, case .attachment(let index)? = json.placeholder(among: attachments.count) {
+            self = .binary(Array(attachments[index].readableBytesView))
+            return
+        }
         switch json {
         case .null: self = .nil
         case .bool(let value): self = .bool(value)
@@ -15,15 +21,19 @@ extension MessagePackValue {
                 self = .float(value)
             }
         case .string(let value): self = .string(value)
-        case .array(let items): self = .array(items.map(MessagePackValue.init))
+        case .array(let items): self = .array(items.map { MessagePackValue($0, attachments: attachments) })
         case .object(let members):
-            self = .map(members.sorted { $0.key < $1.key }.map { MapEntry(.string($0.key), MessagePackValue($0.value)) })
+            self = .map(members.sorted { $0.key < $1.key }.map {
+                MapEntry(.string($0.key), MessagePackValue($0.value, attachments: attachments))
+            })
         }
     }
 
-    /// The JSON value a Socket.IO server would send for this MessagePack value; nil for binary
-    /// data, which Herald does not relay (see docs/redis-protocol.md).
-    var json: JSONValue? {
+    /// The JSON value a Socket.IO server would send for this MessagePack value: each `bin` (a
+    /// Node `Buffer`) becomes a placeholder and its bytes the next attachment, in the order
+    /// socket.io-parser's `deconstructPacket` numbers them (depth first, in wire order).
+    /// Nil for what JSON cannot carry (ext types other than notepack's `undefined`).
+    func json(attachments: inout [ByteBuffer]) -> JSONValue? {
         switch self {
         case .nil: return .null
         case .bool(let value): return .bool(value)
@@ -31,22 +41,24 @@ extension MessagePackValue {
         case .uint(let value): return .number(Double(value))
         case .float(let value): return .number(value)
         case .string(let value): return .string(value)
-        case .binary: return nil
+        case .binary(let bytes):
+            attachments.append(ByteBuffer(bytes: bytes))
+            return .placeholder(attachments.count - 1)
         case .array(let items):
             var converted: [JSONValue] = []
             converted.reserveCapacity(items.count)
             for item in items {
-                guard let value = item.json else { return nil }
+                guard let value = item.json(attachments: &attachments) else { return nil }
                 converted.append(value)
             }
             return .array(converted)
         case .map(let entries):
             var members: [String: JSONValue] = [:]
             for entry in entries {
-                guard let value = entry.value.json else { return nil }
                 // notepack writes `undefined` members as ext 0; JSON.stringify drops them.
                 if case .ext(0, _) = entry.value { continue }
-                members[entry.key.stringValue ?? entry.key.json?.jsonString ?? ""] = value
+                guard let value = entry.value.json(attachments: &attachments) else { return nil }
+                members[entry.key.stringValue ?? entry.key.integerValue.map { String($0) } ?? ""] = value
             }
             return .object(members)
         case .ext(let type, _):

@@ -19,11 +19,17 @@ public struct RedisBroadcast: Sendable, Equatable {
     }
 
     /// The MessagePack bytes; `asEmitter` orders the options as the emitter does.
+    ///
+    /// A binary event goes out as a Node server publishes one: an EVENT (type 2) whose data holds
+    /// each attachment as `bin` where its placeholder stands.
     public func encoded(asEmitter: Bool = false) -> ByteBuffer {
+        let type: SocketIOPacket.Kind = packet.kind == .binaryEvent ? .event : packet.kind
         var packetEntries: [MessagePackValue.MapEntry] = [
-            .init(.string("type"), .uint(UInt64(packet.kind.rawValue))),
+            .init(.string("type"), .uint(UInt64(type.rawValue))),
         ]
-        if let data = packet.data { packetEntries.append(.init(.string("data"), MessagePackValue(data))) }
+        if let data = packet.data {
+            packetEntries.append(.init(.string("data"), MessagePackValue(data, attachments: packet.attachments)))
+        }
         packetEntries.append(.init(.string("nsp"), .string(packet.namespace)))
         let rooms = MessagePackValue.array(options.rooms.sorted().map(MessagePackValue.string))
         let except = MessagePackValue.array(options.except.sorted().map(MessagePackValue.string))
@@ -35,31 +41,57 @@ public struct RedisBroadcast: Sendable, Equatable {
     }
 
     /// Decodes a broadcast; nil for anything that is not one this node can deliver.
+    ///
+    /// Wrong types select nobody: the Node adapter reads `new Set(opts.rooms)`, which for a
+    /// string is a set of one-letter rooms and for a number or a map throws, so either way no
+    /// socket of the room meant is reached. Rooms that are absent mean every socket, as there.
     public init?(decoding bytes: ByteBuffer) {
         guard let value = try? MessagePackValue(decoding: bytes), let items = value.arrayValue, items.count >= 3,
               let uid = items[0].stringValue,
-              let type = items[1]["type"]?.integerValue, let kind = SocketIOPacket.Kind(rawValue: UInt8(clamping: type)),
-              kind == .event
+              let type = items[1]["type"]?.integerValue,
+              type == Int64(SocketIOPacket.Kind.event.rawValue) || type == Int64(SocketIOPacket.Kind.binaryEvent.rawValue),
+              let namespace = Self.namespace(items[1]["nsp"]),
+              case .map = items[2],
+              let rooms = Self.roomSet(items[2]["rooms"]),
+              let except = Self.roomSet(items[2]["except"])
         else { return nil }
-        let namespace = items[1]["nsp"]?.stringValue ?? "/"
-        guard let data = items[1]["data"]?.json else { return nil }
-        let packet = SocketIOPacket(kind: kind, namespace: namespace, id: nil, data: data)
+        var attachments: [ByteBuffer] = []
+        guard let data = items[1]["data"]?.json(attachments: &attachments) else { return nil }
+        let kind: SocketIOPacket.Kind = attachments.isEmpty ? .event : .binaryEvent
+        let packet = SocketIOPacket(kind: kind, namespace: namespace, id: nil, data: data, attachments: attachments)
         guard packet.eventName != nil else { return nil }
-        let opts = items[2]
         self.init(
             uid: uid,
             packet: packet,
-            options: BroadcastOptions(
-                rooms: Self.roomSet(opts["rooms"]),
-                except: Self.roomSet(opts["except"]),
-                flags: BroadcastFlags(messagePack: opts["flags"])
-            )
+            options: BroadcastOptions(rooms: rooms, except: except, flags: BroadcastFlags(messagePack: items[2]["flags"]))
         )
     }
 
-    /// Rooms are strings; a numeric room (JavaScript allows them) is read as its text.
-    static func roomSet(_ value: MessagePackValue?) -> Set<String> {
-        Set((value?.arrayValue ?? []).compactMap { $0.stringValue ?? $0.integerValue.map { String($0) } })
+    /// `nsp` is a string, `/` when absent (as the Node adapter fills it in); nil for other types.
+    private static func namespace(_ value: MessagePackValue?) -> String? {
+        switch value {
+        case nil, .nil?: "/"
+        case .string(let name)?: name
+        default: nil
+        }
+    }
+
+    /// Rooms are strings; a numeric room (JavaScript allows them) is read as its text. Nil when
+    /// the field or one of its items has another type: such a message selects nobody.
+    static func roomSet(_ value: MessagePackValue?) -> Set<String>? {
+        switch value {
+        case nil, .nil?:
+            return []
+        case .array(let items)?:
+            var rooms = Set<String>()
+            for item in items {
+                guard let room = item.stringValue ?? item.integerValue.map({ String($0) }) else { return nil }
+                rooms.insert(room)
+            }
+            return rooms
+        default:
+            return nil
+        }
     }
 }
 

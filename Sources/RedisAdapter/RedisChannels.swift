@@ -25,6 +25,7 @@ public struct RedisChannels: Sendable, Equatable {
 
     /// Where a broadcast with these rooms is published: a single room has its own channel.
     public func channel(forRooms rooms: Set<String>) -> String {
-        rooms.count == 1 ? room(rooms.first!) : broadcast
+        if rooms.count == 1, let only = rooms.first { return room(only) }
+        return broadcast
     }
 }

@@ -13,8 +13,11 @@ public struct RedisCommand: Sendable {
         self.arguments = ([name] + arguments).map { ByteBuffer(string: $0) }
     }
 
-    /// Formats the command with hiredis' `redisFormatCommandArgv` (explicit lengths, so any bytes pass).
-    public func write(to buffer: inout ByteBuffer) {
+    /// Formats the command with hiredis' `redisFormatCommandArgv` (explicit lengths, so any bytes
+    /// pass); false when hiredis could not (out of memory), and nothing was written.
+    @discardableResult
+    public func write(to buffer: inout ByteBuffer) -> Bool {
+        var formatted = false
         // One contiguous copy of the arguments, so that argv can point into it.
         var storage: [UInt8] = []
         storage.reserveCapacity(arguments.reduce(0) { $0 + $1.readableBytes })
@@ -36,9 +39,11 @@ public struct RedisCommand: Sendable {
                 guard length > 0, let target else { return }
                 buffer.writeBytes(UnsafeRawBufferPointer(start: target, count: Int(length)))
                 redisFreeCommand(target)
+                formatted = true
                 _ = argv.count
             }
         }
+        return formatted
     }
 }
 
@@ -46,7 +51,9 @@ public struct RedisCommand: Sendable {
 final class RESPCommandEncoder: MessageToByteEncoder {
     typealias OutboundIn = RedisCommand
 
+    /// A command hiredis could not format fails its write, and so its reply's promise: no reply
+    /// would ever come for it.
     func encode(data: RedisCommand, out: inout ByteBuffer) throws {
-        data.write(to: &out)
+        guard data.write(to: &out) else { throw RedisError("hiredis could not format the command") }
     }
 }

@@ -19,9 +19,13 @@ final class RedisCommandHandler: ChannelDuplexHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
         waiting.append(request.promise)
-        // A write that fails means a dead connection: no reply will come for anything waiting.
+        // A write that fails means the stream is out of step: a reply to a command sent before
+        // would answer the next one. Fail everything waiting and start over on a new connection.
         let written = context.eventLoop.makePromise(of: Void.self)
-        written.futureResult.assumeIsolated().whenFailure { [self] error in failAll(error) }
+        written.futureResult.assumeIsolated().whenFailure { [self] error in
+            failAll(error)
+            context.close(promise: nil)
+        }
         written.futureResult.cascade(to: promise)
         context.write(wrapOutboundOut(request.command), promise: written)
     }

@@ -30,6 +30,7 @@ public final class LocalAdapter: Adapter {
     private let shards: [Shard]
     private let metrics: SocketIOMetrics
     private let logger: Logger
+    private let broadcastLog = BroadcastLog()
 
     public init(group: any EventLoopGroup, metrics: SocketIOMetrics, logger: Logger) {
         self.shards = group.makeIterator().map { loop in
@@ -54,11 +55,9 @@ public final class LocalAdapter: Adapter {
     /// Delivers to this process's sockets; the synchronous core of `broadcast`, also used by
     /// cluster adapters for what arrives from other nodes.
     public func deliver(_ packet: SocketIOPacket, options: BroadcastOptions) {
-        let message = PreparedMessage(message: ByteBuffer(string: packet.encoded))
+        let message = PreparedMessage(message: ByteBuffer(string: packet.encoded), attachments: packet.attachments)
         metrics.broadcasts.increment()
-        if let name = packet.eventName {
-            logger.info("[Broadcast] \(name) to [\(options.rooms.sorted().joined(separator: ", "))]")
-        }
+        broadcastLog.record(packet, options: options, logger: logger)
         let metrics = self.metrics
         for shard in shards {
             let mustSchedule = shard.waiting.withLockedValue { waiting in

@@ -21,10 +21,9 @@ public final class RoomRegistry {
     }
 
     func join(_ socket: SocketIOSocket, room: String) {
-        if rooms[room] == nil {
+        // In place when the room exists (optional chaining mutates through the dictionary).
+        if rooms[room]?.insert(socket) == nil {
             rooms[room] = .one(socket)
-        } else {
-            rooms[room]!.insert(socket)
         }
     }
 
@@ -127,7 +126,11 @@ extension RoomRegistry {
             case .many(var members):
                 self = .moving
                 members.removeValue(forKey: ObjectIdentifier(socket))
-                self = members.count == 1 ? .one(members.values.first!) : .many(members)
+                if members.count == 1, let last = members.values.first {
+                    self = .one(last)
+                } else {
+                    self = .many(members)
+                }
                 return false
             case .moving:
                 preconditionFailure("a room updated in the middle of its own update")

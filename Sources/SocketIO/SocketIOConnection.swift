@@ -10,14 +10,14 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
     private let registry: RoomRegistry
     private var socket: SocketIOSocket?
     private var connecting = false
-    /// A binary packet waiting for its attachments.
-    private var pendingBinary: (packet: SocketIOPacket, received: Int)?
+    private var decoder: SocketIOPacketDecoder
     private var connectTimer: Scheduled<Void>?
 
     init(engine: EngineSocket, server: SocketIOServer<Namespace>, registry: RoomRegistry) {
         self.engine = engine
         self.server = server
         self.registry = registry
+        self.decoder = SocketIOPacketDecoder(maxAttachmentBytes: engine.configuration.maxPayload)
         // Like the Node server: a session that joins no namespace in time is closed.
         connectTimer = engine.eventLoop.assumeIsolated().scheduleTask(in: server.connectTimeout) { [weak self] in
             guard let self, self.socket == nil else { return }
@@ -27,30 +27,19 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
 
     func engineSocket(_ socket: EngineSocket, didReceiveText text: String) {
         server.metrics.packetsReceived.increment()
-        guard pendingBinary == nil else { return fail() }
-        let packet: SocketIOPacket
         do {
-            packet = try SocketIOPacket(decoding: text)
+            if let packet = try decoder.receive(text: text) { handle(packet) }
         } catch {
-            return fail()
-        }
-        if packet.attachments > 0 {
-            pendingBinary = (packet, 0)
-        } else {
-            handle(packet)
+            fail()
         }
     }
 
     func engineSocket(_ socket: EngineSocket, didReceiveBinary data: ByteBuffer) {
         server.metrics.packetsReceived.increment()
-        guard let pending = pendingBinary else { return fail() }
-        // Herald's events carry no binary: the attachments are counted and dropped, the
-        // placeholders stay in the arguments.
-        if pending.received + 1 == pending.packet.attachments {
-            pendingBinary = nil
-            handle(pending.packet)
-        } else {
-            pendingBinary = (pending.packet, pending.received + 1)
+        do {
+            if let packet = try decoder.receive(binary: data) { handle(packet) }
+        } catch {
+            fail()
         }
     }
 
@@ -71,7 +60,9 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
             // Events before CONNECT or for another namespace are ignored (SPEC section 3).
             guard packet.namespace == "/", let socket, let name = packet.eventName else { return }
             let ack = packet.id.map { Acknowledgement(id: $0, socket: socket) }
-            socket.delegate?.socket(socket, didReceiveEvent: name, arguments: packet.eventArguments, ack: ack)
+            socket.delegate?.socket(
+                socket, didReceiveEvent: name, arguments: packet.eventArguments, attachments: packet.attachments, ack: ack
+            )
         case .ack, .binaryAck, .connectError:
             // Herald asks clients for no acknowledgements; nothing waits for these.
             break

@@ -1,6 +1,10 @@
+import NIOCore
+
 /// One Socket.IO v5 packet (https://socket.io/docs/v4/socket-io-protocol/).
 ///
-/// Text form: `<type>[<attachments>-][<namespace>,][<ack id>][<JSON data>]`.
+/// Text form: `<type>[<attachments>-][<namespace>,][<ack id>][<JSON data>]`. A binary packet
+/// (BINARY_EVENT, BINARY_ACK) carries `{"_placeholder":true,"num":i}` in its data where the i-th
+/// attachment goes; the attachments follow the text as binary Engine.IO messages.
 public struct SocketIOPacket: Sendable, Equatable {
     public enum Kind: UInt8, Sendable {
         case connect = 0
@@ -16,10 +20,10 @@ public struct SocketIOPacket: Sendable, Equatable {
     public var namespace: String
     public var id: Int?
     public var data: JSONValue?
-    /// Binary attachments that follow a binary packet as separate Engine.IO messages.
-    public var attachments: Int
+    /// The binary attachments of a BINARY_EVENT or BINARY_ACK, in placeholder order.
+    public var attachments: [ByteBuffer]
 
-    public init(kind: Kind, namespace: String = "/", id: Int? = nil, data: JSONValue? = nil, attachments: Int = 0) {
+    public init(kind: Kind, namespace: String = "/", id: Int? = nil, data: JSONValue? = nil, attachments: [ByteBuffer] = []) {
         self.kind = kind
         self.namespace = namespace
         self.id = id
@@ -49,17 +53,27 @@ public struct SocketIOPacket: Sendable, Equatable {
     ]
 
     /// The most attachments one packet may announce.
-    static let maxAttachments = 64
+    public static let maxAttachments = 64
 
-    /// Decodes the text form, rejecting what the Node decoder rejects.
+    /// Decodes a text packet that announces no attachments, rejecting what the Node decoder
+    /// rejects; a binary packet's header needs `SocketIOPacketDecoder`, which collects its attachments.
     public init(decoding text: String) throws(SocketIOProtocolError) {
+        let (packet, attachments) = try Self.decodeHeader(text)
+        guard attachments == 0 else { throw .unexpectedText }
+        self = packet
+    }
+
+    /// Decodes the text form; a binary packet comes back without its attachments, with their
+    /// announced count.
+    static func decodeHeader(_ text: String) throws(SocketIOProtocolError) -> (packet: SocketIOPacket, attachments: Int) {
         var rest = Substring(text)
-        guard let typeChar = rest.first, let digit = typeChar.wholeNumberValue, let kind = Kind(rawValue: UInt8(digit))
-        else { throw .invalidPacketType }
+        // The type is one ASCII digit. `Character.wholeNumberValue` would also read 万 (10,000)
+        // or a fullwidth ５, and 10,000 does not fit the raw value.
+        guard let typeByte = rest.utf8.first, let kind = Kind(asciiDigit: typeByte) else { throw .invalidPacketType }
         rest = rest.dropFirst()
         var attachments = 0
         if kind == .binaryEvent || kind == .binaryAck {
-            guard let dash = rest.firstIndex(of: "-"), let count = Int(rest[..<dash]), count >= 0,
+            guard let dash = rest.firstIndex(of: "-"), let count = Self.decimal(rest[..<dash], maxDigits: 2),
                   count <= Self.maxAttachments
             else { throw .invalidAttachments }
             attachments = count
@@ -74,7 +88,7 @@ public struct SocketIOPacket: Sendable, Equatable {
         let digits = rest.prefix(while: { $0.isASCII && $0.isNumber })
         var id: Int?
         if !digits.isEmpty {
-            guard digits.count <= 15, let value = Int(digits) else { throw .invalidAckID }
+            guard let value = Self.decimal(digits, maxDigits: 15) else { throw .invalidAckID }
             id = value
             rest = rest.dropFirst(digits.count)
         }
@@ -83,15 +97,28 @@ public struct SocketIOPacket: Sendable, Equatable {
             guard let value = JSONValue(parsing: rest) else { throw .invalidJSON }
             data = value
         }
-        self.init(kind: kind, namespace: namespace, id: id, data: data, attachments: attachments)
-        guard isPayloadValid else { throw .invalidPayload }
+        let packet = SocketIOPacket(kind: kind, namespace: namespace, id: id, data: data)
+        guard packet.isPayloadValid else { throw .invalidPayload }
+        return (packet, attachments)
+    }
+
+    /// A run of ASCII digits, at most `maxDigits` long (so it cannot overflow); nil for anything
+    /// else, a sign included (`Int("+1")` would take one).
+    private static func decimal(_ text: Substring, maxDigits: Int) -> Int? {
+        guard !text.isEmpty, text.utf8.count <= maxDigits else { return nil }
+        var value = 0
+        for byte in text.utf8 {
+            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
+            value = value * 10 + Int(byte - UInt8(ascii: "0"))
+        }
+        return value
     }
 
     /// The payload shapes of the Node decoder's `isPayloadValid`.
     private var isPayloadValid: Bool {
         switch kind {
         case .connect:
-            return data == nil || data!.isObject
+            return data?.isObject ?? true
         case .disconnect:
             return data == nil
         case .connectError:
@@ -108,11 +135,19 @@ public struct SocketIOPacket: Sendable, Equatable {
     /// The text form.
     public var encoded: String {
         var text = String(kind.rawValue)
-        if kind == .binaryEvent || kind == .binaryAck { text += "\(attachments)-" }
+        if kind == .binaryEvent || kind == .binaryAck { text += "\(attachments.count)-" }
         if namespace != "/" { text += namespace + "," }
         if let id { text += String(id) }
         if let data { text += data.jsonString }
         return text
+    }
+}
+
+extension SocketIOPacket.Kind {
+    /// The kind whose type digit is this ASCII byte.
+    init?(asciiDigit byte: UInt8) {
+        guard byte >= UInt8(ascii: "0") else { return nil }
+        self.init(rawValue: byte - UInt8(ascii: "0"))
     }
 }
 
@@ -125,4 +160,6 @@ public enum SocketIOProtocolError: Error, Equatable, Sendable {
     case invalidPayload
     case unexpectedBinary
     case unexpectedText
+    case attachmentsTooLarge
+    case invalidPlaceholder
 }

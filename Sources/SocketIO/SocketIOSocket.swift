@@ -4,8 +4,12 @@ import NIOCore
 
 /// What a product layer hears from its socket; called on the socket's event loop.
 public protocol SocketDelegate: AnyObject {
-    /// An EVENT from the client; `ack` is set when the client asked for an acknowledgement.
-    func socket(_ socket: SocketIOSocket, didReceiveEvent name: String, arguments: [JSONValue], ack: Acknowledgement?)
+    /// An EVENT (or BINARY_EVENT) from the client; `ack` is set when the client asked for an
+    /// acknowledgement. A binary event's arguments hold placeholders for its `attachments`.
+    func socket(
+        _ socket: SocketIOSocket, didReceiveEvent name: String, arguments: [JSONValue], attachments: [ByteBuffer],
+        ack: Acknowledgement?
+    )
     /// The socket left the namespace (client disconnect, transport close, ping timeout...).
     func socket(_ socket: SocketIOSocket, didDisconnectWith reason: String)
     /// What `fetchSockets` reports as the socket's `data` (Herald: `{userId}`, SPEC 5.1).
@@ -14,9 +18,13 @@ public protocol SocketDelegate: AnyObject {
 }
 
 /// The answer a client waits for; `send` it at most once.
+///
+/// It keeps its socket alive: an answer computed off the loop (the notification center) may
+/// come after the client left, and is then dropped by `sendPacket`, not sent through a dangling
+/// reference.
 public struct Acknowledgement {
     let id: Int
-    unowned let socket: SocketIOSocket
+    let socket: SocketIOSocket
 
     public func send(_ arguments: JSONValue...) {
         socket.sendPacket(SocketIOPacket(kind: .ack, id: id, data: .array(arguments)))
@@ -73,6 +81,7 @@ public final class SocketIOSocket {
         guard isConnected else { return }
         metrics.packetsSent.increment()
         engine.send(text: packet.encoded)
+        for attachment in packet.attachments { engine.send(binary: attachment) }
     }
 
     /// Queues a broadcast prepared once for all its recipients; true when the socket then

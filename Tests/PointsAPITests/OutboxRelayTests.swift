@@ -60,7 +60,9 @@ final class FlakyBroadcaster: Broadcaster {
         let relay = OutboxRelay(ledger: ledger, broadcaster: broadcaster, logger: Logger(label: "test"))
         let running = Task { try await relay.run() }
         let deadline = ContinuousClock.now + .seconds(10)
-        while broadcaster.events.count < 3, ContinuousClock.now < deadline {
+        // Published, then marked published: wait for both (the mark follows the broadcast).
+        while ContinuousClock.now < deadline {
+            if broadcaster.events.count >= 3, try await ledger.pendingEvents(limit: 10).isEmpty { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         running.cancel()

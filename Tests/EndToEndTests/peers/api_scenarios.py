@@ -69,6 +69,12 @@ def api_validation(args):
     expect_error(api.call("POST", "/points/add", good, token=make_token(args.secret, guest, "guest")), 403)
     expect_error(api.call("POST", "/points/add", {**good, "restaurantId": "someone-else"}), 403)
     expect_error(api.call("POST", "/alerts", {"level": "info", "message": "m"}), 403)
+    # 403 before 400 (SPEC 5.1): another restaurant's write is refused whatever else the body holds.
+    for path, body in [("/points/add", {**good, "restaurantId": "someone-else", "amount": -1}),
+                       ("/points/redeem", {"restaurantId": "someone-else", "guestId": 5}),
+                       ("/guests", {"restaurantId": "someone-else", "name": ""}),
+                       ("/cards", {"restaurantId": "someone-else"})]:
+        expect_error(api.call("POST", path, body), 403)
 
     # 413 comes first, before auth (SPEC 5.1).
     expect_error(api.call("POST", "/points/add", raw="x" * 70_000, token=""), 413)
