@@ -76,9 +76,9 @@ extension MessagePackValue {
 
     private static func readString(count: Int, from buffer: inout ByteBuffer) throws(MessagePackError) -> MessagePackValue {
         guard let slice = buffer.readSlice(length: count) else { throw .truncated }
-        guard let text = slice.getString(at: slice.readerIndex, length: count), text.utf8.count == count else {
-            throw .invalidUTF8
-        }
+        // Validated, not repaired: a truncated 4-byte sequence repairs to U+FFFD, which is 3 bytes
+        // too, so comparing lengths let it through (found by fuzz/FuzzMessagePack).
+        guard let text = String(validating: slice.readableBytesView, as: UTF8.self) else { throw .invalidUTF8 }
         return .string(text)
     }
 

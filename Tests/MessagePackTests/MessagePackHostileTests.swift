@@ -36,6 +36,8 @@ import Testing
     @Test func otherRefusals() {
         #expect(decode([0xC1]) == .invalidByte(0xC1))
         #expect(decode([0xA2, 0xC3, 0x28]) == .invalidUTF8)
+        // A 4-byte sequence cut to 3 repairs to U+FFFD, also 3 bytes: it must not pass as that.
+        #expect(decode([0xA3, 0xF0, 0x9F, 0x98]) == .invalidUTF8)
         #expect(decode([0xC0, 0xC0]) == .trailingBytes)
         #expect(decode([]) == .truncated)
     }
