@@ -154,4 +154,27 @@ import Testing
         #expect(Array(out.readableBytesView) == [0x8A, 3, 1, 2, 3])
         #expect(channel.isActive)
     }
+
+    /// The handler and its transport hold each other; the session's end must free both (the
+    /// pair once outlived every connection).
+    @Test func aClosedSessionLeavesNothingBehind() throws {
+        weak var weakTransport: WebSocketTransport?
+        weak var weakSocket: EngineSocket?
+        try {
+            let channel = try makeChannel()
+            let handler = try channel.pipeline.syncOperations.handler(type: EngineWebSocketHandler.self)
+            let transport = WebSocketTransport(handler: NIOLoopBound(handler, eventLoop: channel.eventLoop))
+            let socket = EngineSocket(
+                id: "sid", eventLoop: channel.eventLoop, handshake: .init(), configuration: EngineConfiguration(),
+                transport: transport
+            ) { _ in }
+            handler.attach(session: NIOLoopBound(socket, eventLoop: channel.eventLoop), transport: transport)
+            weakTransport = transport
+            weakSocket = socket
+            try channel.close().wait()
+            channel.embeddedEventLoop.run()
+        }()
+        #expect(weakTransport == nil)
+        #expect(weakSocket == nil)
+    }
 }
