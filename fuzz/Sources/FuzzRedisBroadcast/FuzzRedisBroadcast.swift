@@ -1,0 +1,66 @@
+// Broadcasts on the redis-adapter's broadcast channel: MessagePack
+// `[uid, {type, data, nsp}, {rooms, except, flags}]` (RedisBroadcast(decoding:)).
+//
+// Invariants: a broadcast that decodes is an EVENT with a name and no ack id, or, when the data
+// held `bin`, a BINARY_EVENT whose placeholders each name one of its attachments; encoded again
+// (in the adapter's option order and the emitter's) it decodes to the same broadcast (NaN numbers
+// compared as equal). A binary one is only required to decode again as binary: a map that merely
+// looks like a placeholder is as ambiguous here as it is in socket.io-parser.
+import FuzzSupport
+import MessagePack
+import NIOCore
+@testable import RedisAdapter
+@testable import SocketIO
+
+func same(_ a: JSONValue, _ b: JSONValue) -> Bool {
+    switch (a, b) {
+    case (.number(let x), .number(let y)): return sameNumber(x, y)
+    case (.array(let x), .array(let y)): return x.count == y.count && zip(x, y).allSatisfy(same)
+    case (.object(let x), .object(let y)):
+        return x.count == y.count && x.allSatisfy { key, value in y[key].map { same(value, $0) } ?? false }
+    default: return a == b
+    }
+}
+
+func same(_ a: RedisBroadcast, _ b: RedisBroadcast) -> Bool {
+    var plainA = a, plainB = b
+    plainA.packet.data = nil
+    plainB.packet.data = nil
+    guard plainA == plainB else { return false }
+    switch (a.packet.data, b.packet.data) {
+    case (nil, nil): return true
+    case (let x?, let y?): return same(x, y)
+    default: return false
+    }
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzRedisBroadcast(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
+    let bytes = ByteBuffer(bytes: fuzzBytes(start, count))
+    guard let broadcast = RedisBroadcast(decoding: bytes) else { return 0 }
+    let packet = broadcast.packet
+    invariant(packet.id == nil, "decoded \(packet)")
+    invariant(packet.eventName != nil, "an event without a name: \(packet)")
+    if !packet.attachments.isEmpty {
+        invariant(packet.kind == .binaryEvent, "attachments on \(packet)")
+        invariant((try? packet.checkingPlaceholders()) != nil, "a placeholder names no attachment: \(packet)")
+        let again = RedisBroadcast(decoding: broadcast.encoded())
+        invariant(again?.packet.kind == .binaryEvent, "\(broadcast) encoded decodes to \(String(describing: again))")
+        return 0
+    }
+    invariant(packet.kind == .event, "decoded \(packet)")
+    for asEmitter in [false, true] {
+        let encoded = broadcast.encoded(asEmitter: asEmitter)
+        guard let again = RedisBroadcast(decoding: encoded) else {
+            invariant(false, "\(broadcast) encoded as \(hex(encoded.readableBytesView)) is refused")
+            return 0
+        }
+        invariant(same(again, broadcast), "\(broadcast) encoded decodes to \(again)")
+    }
+    return 0
+}
+
+@_cdecl("FuzzRedisBroadcast_main")
+public func main(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    runFuzzer(argc, argv, fuzzRedisBroadcast)
+}
