@@ -31,7 +31,9 @@ public enum EnginePacket: Equatable, Sendable {
     /// Decodes a text packet (a WebSocket text frame, or one packet of a polling payload).
     public init(text: some StringProtocol) throws(EngineProtocolError) {
         guard let first = text.utf8.first else { throw .emptyPacket }
-        let data = String(text.dropFirst())
+        // The type digit is one byte: drop that, not the first Character (a combining mark after
+        // the digit would go with it).
+        let data = String(decoding: text.utf8.dropFirst(), as: UTF8.self)
         switch first {
         case UInt8(ascii: "0"): self = .open(data)
         case UInt8(ascii: "1"): self = .close

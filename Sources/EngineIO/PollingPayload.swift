@@ -10,16 +10,15 @@ public enum PollingPayload {
     public static func decode(_ body: ByteBuffer) throws(EngineProtocolError) -> [EnginePacket] {
         var packets: [EnginePacket] = []
         for part in body.readableBytesView.split(separator: separator, omittingEmptySubsequences: false) {
-            let text = String(decoding: part, as: UTF8.self)
             if part.first == UInt8(ascii: "b") {
                 do {
-                    let bytes = try Base64.decode(string: String(text.dropFirst()))
+                    let bytes = try Base64.decode(bytes: part.dropFirst())
                     packets.append(.binaryMessage(ByteBuffer(bytes: bytes)))
                 } catch {
                     throw .invalidBase64
                 }
             } else {
-                packets.append(try EnginePacket(text: text))
+                packets.append(try EnginePacket(text: String(decoding: part, as: UTF8.self)))
             }
         }
         return packets

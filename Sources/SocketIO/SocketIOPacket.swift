@@ -66,31 +66,35 @@ public struct SocketIOPacket: Sendable, Equatable {
     /// Decodes the text form; a binary packet comes back without its attachments, with their
     /// announced count.
     static func decodeHeader(_ text: String) throws(SocketIOProtocolError) -> (packet: SocketIOPacket, attachments: Int) {
+        // Every delimiter is found in the UTF-8 view, never by Character: a prepended
+        // concatenation mark such as U+0601 joins the "," after it into one grapheme, so a
+        // Character search would run the namespace on into the ack id (and Node splits on code
+        // units, not graphemes).
         var rest = Substring(text)
         // The type is one ASCII digit. `Character.wholeNumberValue` would also read 万 (10,000)
         // or a fullwidth ５, and 10,000 does not fit the raw value.
         guard let typeByte = rest.utf8.first, let kind = Kind(asciiDigit: typeByte) else { throw .invalidPacketType }
-        rest = rest.dropFirst()
+        rest = rest[rest.utf8.index(after: rest.startIndex)...]
         var attachments = 0
         if kind == .binaryEvent || kind == .binaryAck {
-            guard let dash = rest.firstIndex(of: "-"), let count = Self.decimal(rest[..<dash], maxDigits: 2),
+            guard let dash = rest.utf8.firstIndex(of: UInt8(ascii: "-")), let count = Self.decimal(rest[..<dash], maxDigits: 2),
                   count <= Self.maxAttachments
             else { throw .invalidAttachments }
             attachments = count
-            rest = rest[rest.index(after: dash)...]
+            rest = rest[rest.utf8.index(after: dash)...]
         }
         var namespace = "/"
-        if rest.first == "/" {
-            let end = rest.firstIndex(of: ",") ?? rest.endIndex
+        if rest.utf8.first == UInt8(ascii: "/") {
+            let end = rest.utf8.firstIndex(of: UInt8(ascii: ",")) ?? rest.endIndex
             namespace = String(rest[..<end])
-            rest = end == rest.endIndex ? rest[end...] : rest[rest.index(after: end)...]
+            rest = end == rest.endIndex ? rest[end...] : rest[rest.utf8.index(after: end)...]
         }
-        let digits = rest.prefix(while: { $0.isASCII && $0.isNumber })
+        let digitsEnd = rest.utf8.firstIndex(where: { !(UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) ?? rest.endIndex
         var id: Int?
-        if !digits.isEmpty {
-            guard let value = Self.decimal(digits, maxDigits: 15) else { throw .invalidAckID }
+        if digitsEnd != rest.startIndex {
+            guard let value = Self.decimal(rest[..<digitsEnd], maxDigits: 15) else { throw .invalidAckID }
             id = value
-            rest = rest.dropFirst(digits.count)
+            rest = rest[digitsEnd...]
         }
         var data: JSONValue?
         if !rest.isEmpty {

@@ -14,6 +14,9 @@ import Testing
         ("4", .message("")),
         ("5", .upgrade),
         ("6", .noop),
+        // The type digit is one byte: a combining mark after it is data, not part of the type.
+        ("4\u{0301}x", .message("\u{0301}x")),
+        ("2\u{0301}", .ping("\u{0301}")),
     ])
     func textRoundTrip(_ text: String, _ packet: EnginePacket) throws {
         #expect(try EnginePacket(text: text) == packet)

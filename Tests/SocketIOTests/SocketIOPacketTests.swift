@@ -17,6 +17,11 @@ import Testing
         ("312[{\"ok\":true}]", SocketIOPacket(kind: .ack, id: 12, data: [["ok": true]])),
         ("4{\"message\":\"no\"}", SocketIOPacket(kind: .connectError, data: ["message": "no"])),
         ("50-[\"up\"]", SocketIOPacket(kind: .binaryEvent, data: ["up"])),
+        // Delimiters are bytes, not Characters: U+0601 (a prepended concatenation mark) makes one
+        // grapheme of itself and the "," after it, and a Character search once ran the namespace
+        // on past its comma (found by FuzzSocketIOPacket, fuzz/regressions).
+        ("0/\r2[\u{0601},", SocketIOPacket(kind: .connect, namespace: "/\r2[\u{0601}")),
+        ("2/\u{0601},7[\"m\"]", SocketIOPacket.event("m", [], namespace: "/\u{0601}", id: 7)),
     ])
     func roundTrip(_ text: String, _ packet: SocketIOPacket) throws {
         #expect(try SocketIOPacket(decoding: text) == packet)
@@ -58,6 +63,9 @@ import Testing
         ("599999999999999999999-[\"a\"]", .invalidAttachments),
         ("2\u{FF11}[\"a\"]", .invalidJSON),
         ("51-[\"up\",{\"_placeholder\":true,\"num\":0}]", .unexpectedText),
+        // The ack id's digits end at the first byte that is not one, combining mark or not.
+        ("27\u{0301}[\"a\"]", .invalidJSON),
+        ("5\u{0601}-[\"a\"]", .invalidAttachments),
     ])
     func rejects(_ text: String, _ error: SocketIOProtocolError) {
         #expect(throws: error) { try SocketIOPacket(decoding: text) }
