@@ -75,7 +75,7 @@ class SoakWorker:
                 connected.set_result(info)
 
         @sio.on("points_added")
-        async def on_points(payload):
+        async def on_points(payload, *offset):
             seq = payload.get("seq")
             if seq in record["received"]:
                 self.counters["duplicated"] += 1

@@ -44,9 +44,12 @@ public struct GatewayNamespace: SocketIONamespace {
         return .failure(ConnectRefusal(error.message))
     }
 
-    public func connect(_ socket: SocketIOSocket, grant identity: Identity) -> any SocketDelegate {
+    /// A session is restored only for a token with its `sub` (SPEC section 4.1).
+    public func sessionOwner(of identity: Identity) -> String { identity.userId }
+
+    public func connect(_ socket: SocketIOSocket, grant identity: Identity, recovered: Bool) -> any SocketDelegate {
         let session = GatewaySocket(socket: socket, identity: identity, namespace: self)
-        session.start()
+        session.start(recovered: recovered)
         return session
     }
 }

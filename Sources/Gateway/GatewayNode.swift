@@ -24,10 +24,14 @@ public final class GatewayNode: Sendable {
         notifications: any NotificationStore,
         registry: PrometheusCollectorRegistry,
         logger: Logger,
+        recovery: (any ConnectionRecovery)? = nil,
         cluster: (LocalAdapter) -> any Broadcaster = { $0 }
     ) {
         let metrics = GatewayMetrics(registry: registry)
-        let adapter = LocalAdapter(group: group, metrics: metrics.socketIO, logger: logger)
+        // Under `serve` the memory store also gives the offsets; in a cluster the publishers do.
+        let adapter = LocalAdapter(
+            group: group, metrics: metrics.socketIO, logger: logger, recoveryLog: recovery as? MemoryRecovery
+        )
         // Changes a socket makes (the notification center's) reach the other gateways through
         // the cluster's broadcaster; under `serve` that is the local adapter itself.
         let namespace = GatewayNamespace(
@@ -37,7 +41,7 @@ public final class GatewayNode: Sendable {
             notifications: notifications,
             logger: logger
         )
-        let socketIO = SocketIOServer(namespace: namespace, adapter: adapter, metrics: metrics.socketIO)
+        let socketIO = SocketIOServer(namespace: namespace, adapter: adapter, metrics: metrics.socketIO, recovery: recovery)
         self.nodeId = nodeId
         self.adapter = adapter
         self.metrics = metrics

@@ -38,18 +38,26 @@ final class GatewaySocket: SocketDelegate {
         socket.transportName == .websocket ? "WebSocket" : "Polling"
     }
 
-    func start() {
+    /// Joins the automatic rooms (a recovered socket is in them already, with its subscriptions)
+    /// and emits `connected`; `recovered` tells the client whether it missed nothing (SPEC 4.1).
+    func start(recovered: Bool) {
         guard let socket else { return }
         let automaticRooms = self.automaticRooms
         for room in automaticRooms { socket.join(room) }
-        logger.info("[\(Self.transportLabel(socket))] User \(identity.userId) connected (socket: \(socket.id))")
-        socket.emit("connected", [
+        let verb = recovered ? "reconnected, session recovered" : "connected"
+        logger.info("[\(Self.transportLabel(socket))] User \(identity.userId) \(verb) (socket: \(socket.id))")
+        var connected: JSONValue = [
             "socketId": .string(socket.id),
             "userId": .string(identity.userId),
             "role": .string(identity.role.rawValue),
             "rooms": .array(automaticRooms.map(JSONValue.string)),
             "nodeId": .string(namespace.nodeId),
-        ])
+        ]
+        if socket.pid != nil, case .object(var fields) = connected {
+            fields["recovered"] = .bool(recovered)
+            connected = .object(fields)
+        }
+        socket.emit("connected", connected)
     }
 
     func socket(_ socket: SocketIOSocket, didDisconnectWith reason: String) {

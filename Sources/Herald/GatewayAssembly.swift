@@ -7,6 +7,7 @@ import Prometheus
 import RedisAdapter
 import RedisClient
 import ServiceLifecycle
+import SocketIO
 
 /// Assembles the gateway part shared by `serve` and `gateway`: with `--redis`, a cluster node
 /// whose adapter is the Redis adapter.
@@ -32,6 +33,18 @@ struct GatewayAssembly {
         var cluster: RedisAdapter?
         let notificationsClient = redis.map { RedisClient(url: $0, group: group, logger: logger, name: "notifications") }
         let notifications: any NotificationStore = notificationsClient.map(RedisNotificationStore.init) ?? embedded
+        // Connection state recovery (SPEC 4.1): in Redis in a cluster, in memory under `serve`.
+        var recovery: (any ConnectionRecovery)?
+        var redisRecovery: RedisRecovery?
+        if let limits = try options.resolvedRecoveryLimits() {
+            if let redis {
+                let client = RedisClient(url: redis, group: group, logger: logger, name: "recovery")
+                redisRecovery = RedisRecovery(client: client, limits: limits)
+                recovery = redisRecovery
+            } else {
+                recovery = MemoryRecovery(limits: limits)
+            }
+        }
         self.notificationsClient = notificationsClient
         self.registry = registry
         self.gateway = GatewayNode(
@@ -41,10 +54,11 @@ struct GatewayAssembly {
             authority: authority,
             notifications: notifications,
             registry: registry,
-            logger: logger
+            logger: logger,
+            recovery: recovery
         ) { local in
             guard let redis else { return local }
-            let adapter = RedisAdapter(url: redis, local: local, group: group, logger: logger)
+            let adapter = RedisAdapter(url: redis, local: local, group: group, logger: logger, recovery: redisRecovery)
             cluster = adapter
             return adapter
         }

@@ -48,7 +48,11 @@ struct PointsAPICommand: AsyncParsableCommand {
             let cluster = RedisAdapter(url: redis, local: local, group: group, logger: logger)
             let publisher = RedisClient(url: redis, group: group, logger: logger, name: "emitter")
             // Each event is kept in the notification centers (in Redis) of its rooms, then published.
-            let broadcaster = NotificationRecorder(next: RedisEmitter(client: publisher), store: RedisNotificationStore(client: publisher))
+            // With recovery on, the relay's emitter gives each event its offset (SPEC 4.1).
+            let recovery = try options.resolvedRecoveryLimits().map { RedisRecovery(client: publisher, limits: $0) }
+            let broadcaster = NotificationRecorder(
+                next: RedisEmitter(client: publisher, recovery: recovery), store: RedisNotificationStore(client: publisher)
+            )
             let relay = OutboxRelay(ledger: ledger, broadcaster: broadcaster, logger: logger)
             services = [cluster, publisher, relay]
             onCommit = { relay.wake() }

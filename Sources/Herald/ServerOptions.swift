@@ -5,6 +5,7 @@ import HTTPServer
 import Logging
 import NIOCore
 import RedisClient
+import SocketIO
 
 #if canImport(Glibc)
 import Glibc
@@ -50,7 +51,14 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("max-connections-per-address"), help: "Connections one client address may hold at once, 0 for no bound (HERALD_MAX_CONNECTIONS_PER_ADDRESS, default 0: behind nginx every client has nginx's address).")
     var maxConnectionsPerAddress: Int?
 
+    @Option(name: .customLong("recovery-window"), help: "Seconds after a lost connection in which a client gets its session and missed events back, 0 for off (HERALD_RECOVERY_WINDOW, default 120).")
+    var recoveryWindow: Int?
+
+    @Option(name: .customLong("recovery-events-per-room"), help: ArgumentHelp("Events kept per room for recovery (HERALD_RECOVERY_EVENTS_PER_ROOM, default 1000).", visibility: .hidden))
+    var recoveryEventsPerRoom: Int?
+
     func validate() throws {
+        _ = try resolvedRecoveryLimits()
         _ = try resolvedRedis()
         _ = try resolvedPort()
         _ = try resolvedLogLevel()
@@ -74,6 +82,16 @@ struct ServerOptions: ParsableArguments {
         return HTTPNodeServer.Configuration(
             host: resolvedHost, port: try resolvedPort(), deadlines: deadlines, maxConnectionsPerAddress: perAddress
         )
+    }
+
+    /// The bounds of connection state recovery (SPEC section 4.1); nil when it is off.
+    func resolvedRecoveryLimits() throws -> RecoveryLimits? {
+        let window = try Environment.int(recoveryWindow, "HERALD_RECOVERY_WINDOW") ?? 120
+        guard (0...86_400).contains(window) else { throw ValidationError("--recovery-window must be 0 to 86400 seconds") }
+        let perRoom = try Environment.int(recoveryEventsPerRoom, "HERALD_RECOVERY_EVENTS_PER_ROOM") ?? 1_000
+        guard (1...100_000).contains(perRoom) else { throw ValidationError("--recovery-events-per-room must be 1 to 100000") }
+        guard window > 0 else { return nil }
+        return RecoveryLimits(window: .seconds(window), eventsPerRoom: perRoom)
     }
 
     func resolvedPort() throws -> Int {

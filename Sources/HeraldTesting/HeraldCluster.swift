@@ -10,6 +10,8 @@ public final class HeraldCluster: Sendable {
     public let gateways: [HeraldNode]
     public let api: HeraldNode
     public let secret: String
+    /// The points-api's ledger, for a test that starts the API again on it.
+    public let apiDatabase: String
 
     public static func start(gateways count: Int = 3) async throws -> HeraldCluster {
         let secret = "cluster-\(UUID().uuidString)"
@@ -19,19 +21,30 @@ public final class HeraldCluster: Sendable {
             gateways.append(try await HeraldNode.start(
                 "gateway", secret: secret, arguments: ["--redis", redis.url, "--node-id", "gateway-\(index)"]))
         }
-        let api = try await HeraldNode.start(
-            "points-api", secret: secret,
-            arguments: ["--redis", redis.url, "--db", TestPaths.temporaryFile("cluster.sqlite")])
-        let cluster = HeraldCluster(redis: redis, gateways: gateways, api: api, secret: secret)
+        let database = TestPaths.temporaryFile("cluster.sqlite")
+        let api = try await HeraldNode.start("points-api", secret: secret, arguments: ["--redis", redis.url, "--db", database])
+        let cluster = HeraldCluster(redis: redis, gateways: gateways, api: api, secret: secret, apiDatabase: database)
         try await cluster.waitUntilReady()
         return cluster
     }
 
-    private init(redis: RedisServer, gateways: [HeraldNode], api: HeraldNode, secret: String) {
+    private init(redis: RedisServer, gateways: [HeraldNode], api: HeraldNode, secret: String, apiDatabase: String) {
         self.redis = redis
         self.gateways = gateways
         self.api = api
         self.secret = secret
+        self.apiDatabase = apiDatabase
+    }
+
+    /// The command line that starts the points-api again, on its port and ledger.
+    public var apiRestartCommand: [String] {
+        [TestPaths.heraldBinary, "points-api", "--host", "127.0.0.1", "--port", String(api.port), "--jwt-secret", secret,
+         "--redis", redis.url, "--db", apiDatabase]
+    }
+
+    /// The command line that starts Redis again on its port, empty.
+    public var redisRestartCommand: [String] {
+        ["redis-server", "--port", String(redis.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
     }
 
     /// Waits (at most 15 s) until every node's `/readyz` answers 200.

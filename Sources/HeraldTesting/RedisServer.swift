@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import NIOPosix
+import RedisClient
 
 /// A throwaway `redis-server` (Debian's, installed by `scripts/bootstrap`) on a free loopback port,
 /// without persistence, stopped by PID.
@@ -40,5 +43,24 @@ public final class RedisServer: Sendable {
             await process.waitForExit(timeout: .seconds(2))
         }
         await process.stop(grace: .seconds(3))
+    }
+}
+
+extension RedisServer {
+    /// Runs `body` with a connected `RedisClient` on a throwaway server, then stops both.
+    public static func withClient(_ body: (RedisClient) async throws -> Void) async throws {
+        let redis = try await RedisServer.start()
+        guard let url = RedisURL(redis.url) else { throw TestSupportError("bad Redis URL \(redis.url)") }
+        let client = RedisClient(url: url, group: MultiThreadedEventLoopGroup.singleton, logger: Logger(label: "test"))
+        let running = Task { try await client.run() }
+        defer { running.cancel() }
+        do {
+            guard await client.waitUntilConnected(timeout: .seconds(10)) else { throw TestSupportError("no Redis connection") }
+            try await body(client)
+        } catch {
+            await redis.stop()
+            throw error
+        }
+        await redis.stop()
     }
 }

@@ -74,7 +74,10 @@ public final class OutboxRelay: Service {
         let events = try await ledger.pendingEvents(limit: Self.batchSize)
         guard let last = events.last?.seq else { return 0 }
         let batch = events.map { event in
-            Broadcast(.event(event.event, [JSONValue(parsing: event.payload) ?? .null]), options: BroadcastOptions(rooms: Set(event.rooms)))
+            Broadcast(
+                .event(event.event, [JSONValue(parsing: event.payload) ?? .null]),
+                options: BroadcastOptions(rooms: Set(event.rooms)), eventId: event.eventId
+            )
         }
         do {
             try await broadcaster.broadcast(batch)

@@ -29,18 +29,9 @@ final class ClusterRequests: Sendable {
 
     // MARK: Incoming (on the subscriber's event loop)
 
-    func handle(_ message: RedisMessage) {
-        let channel = String(buffer: message.channel)
-        if channel.hasPrefix(channels.broadcast) {
-            guard let broadcast = RedisBroadcast(decoding: message.payload) else {
-                // One line, then delivery goes on: a message of the wrong shape selects nobody.
-                logger.warning("[Redis] Dropped a malformed broadcast on \(channel) (\(message.payload.readableBytes) bytes)")
-                return
-            }
-            // Our own messages come back through the pattern subscription; they were delivered here already.
-            guard broadcast.uid != uid, broadcast.packet.namespace == "/" else { return }
-            local.deliver(broadcast.packet, options: broadcast.options)
-        } else if channel.hasPrefix(channels.response) {
+    /// A message on the request or response channels (broadcasts go to `IncomingBroadcasts`).
+    func handle(_ message: RedisMessage, on channel: String) {
+        if channel.hasPrefix(channels.response) {
             guard let response = Self.decode(message.payload) else { return }
             Task { await pending.receive(response) }
         } else if channel == channels.request {

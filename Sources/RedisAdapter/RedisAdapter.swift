@@ -19,20 +19,25 @@ public final class RedisAdapter: Adapter, Service {
     private let publisher: RedisClient
     private let subscriber: RedisSubscriber
     private let requests: ClusterRequests
+    /// Connection state recovery (SPEC section 4.1), when it is on.
+    public let recovery: RedisRecovery?
 
     /// How long a request waits for the other nodes (the Node adapter's `requestsTimeout`).
     public static let requestsTimeout = Duration.seconds(5)
 
-    public init(url: RedisURL, local: LocalAdapter, group: any EventLoopGroup, logger: Logger) {
+    /// `recovery`'s connection is this adapter's to run: it is a `Service` only through the adapter.
+    public init(url: RedisURL, local: LocalAdapter, group: any EventLoopGroup, logger: Logger, recovery: RedisRecovery? = nil) {
         let uid = ClusterRequests.makeUID()
         let channels = RedisChannels()
         let publisher = RedisClient(url: url, group: group, logger: logger, name: "publisher")
         let requests = ClusterRequests(uid: uid, channels: channels, local: local, publisher: publisher, logger: logger)
+        let broadcasts = IncomingBroadcasts(uid: uid, local: local, recovery: recovery, logger: logger)
         self.uid = uid
         self.local = local
         self.channels = channels
         self.publisher = publisher
         self.requests = requests
+        self.recovery = recovery
         self.subscriber = RedisSubscriber(
             url: url,
             group: group,
@@ -42,17 +47,43 @@ public final class RedisAdapter: Adapter, Service {
             ],
             logger: logger
         ) { message in
-            requests.handle(message)
+            let channel = String(buffer: message.channel)
+            if channel.hasPrefix(channels.broadcast) {
+                broadcasts.receive(message, on: channel)
+            } else {
+                requests.handle(message, on: channel)
+            }
         }
     }
 
-    /// Ready when both connections are up and subscribed (`/readyz`).
-    public var isReady: Bool { publisher.isConnected && subscriber.isSubscribed }
+    /// Ready when its connections are up and subscribed (`/readyz`).
+    public var isReady: Bool { publisher.isConnected && subscriber.isSubscribed && (recovery?.client.isConnected ?? true) }
 
     public func run() async throws {
         try await withThrowingDiscardingTaskGroup { group in
             group.addTask { try await self.publisher.run() }
             group.addTask { try await self.subscriber.run() }
+            if let recovery {
+                group.addTask { try await recovery.client.run() }
+                group.addTask { await self.keepSessions(recovery) }
+            }
+        }
+    }
+
+    /// Starts the recovery high-water mark once subscribed, then saves every connected socket's
+    /// session each `refreshInterval`, so sessions outlive a gateway killed with SIGKILL by at
+    /// least the window, and come back after Redis lost them (a restart).
+    private func keepSessions(_ recovery: RedisRecovery) async {
+        while !Task.isCancelled {
+            if subscriber.isSubscribed, recovery.client.isConnected, (try? await recovery.catchUp()) != nil { break }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        while !Task.isCancelled {
+            try? await Task.sleep(for: recovery.refreshInterval)
+            let sessions = await local.recoverableSessions()
+            for start in stride(from: 0, to: sessions.count, by: 1_000) {
+                try? await recovery.save(Array(sessions[start..<min(start + 1_000, sessions.count)]))
+            }
         }
     }
 
@@ -61,7 +92,24 @@ public final class RedisAdapter: Adapter, Service {
     /// Delivers to this node's sockets, then publishes for the others (unless `local`).
     /// A gateway keeps delivering to its own sockets while Redis is down; the error tells the caller
     /// that the other nodes missed it.
+    ///
+    /// With recovery, a recoverable event is published first, through the script that gives it
+    /// its offset, and delivered here when it comes back from Redis, in the order of offsets all
+    /// nodes share; while Redis is down it is delivered here without one.
     public func broadcast(_ packet: SocketIOPacket, options: BroadcastOptions) async throws {
+        if let recovery, packet.isRecoverable(options) {
+            let outgoing = RedisRecovery.Outgoing(
+                broadcast: RedisBroadcast(uid: uid, packet: packet, options: options),
+                channel: channels.channel(forRooms: options.rooms), asEmitter: false
+            )
+            do {
+                try await recovery.publish([outgoing])
+            } catch {
+                local.deliver(packet, options: options)
+                throw error
+            }
+            return
+        }
         local.deliver(packet, options: options)
         guard !options.flags.local else { return }
         let message = RedisBroadcast(uid: uid, packet: packet, options: options).encoded()

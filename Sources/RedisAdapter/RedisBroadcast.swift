@@ -8,14 +8,18 @@ public struct RedisBroadcast: Sendable, Equatable {
     public var uid: String
     public var packet: SocketIOPacket
     public var options: BroadcastOptions
+    /// The recovery offset its publisher gave it (SPEC section 4.1), in the options map under
+    /// `offset`, where Node's adapter does not look; nil for a plain Node emitter's message.
+    public var offset: RecoveryOffset?
 
     /// The uid `@socket.io/redis-emitter` publishes under.
     public static let emitterUID = "emitter"
 
-    public init(uid: String, packet: SocketIOPacket, options: BroadcastOptions) {
+    public init(uid: String, packet: SocketIOPacket, options: BroadcastOptions, offset: RecoveryOffset? = nil) {
         self.uid = uid
         self.packet = packet
         self.options = options
+        self.offset = offset
     }
 
     /// The MessagePack bytes; `asEmitter` orders the options as the emitter does.
@@ -23,6 +27,21 @@ public struct RedisBroadcast: Sendable, Equatable {
     /// A binary event goes out as a Node server publishes one: an EVENT (type 2) whose data holds
     /// each attachment as `bin` where its placeholder stands.
     public func encoded(asEmitter: Bool = false) -> ByteBuffer {
+        MessagePackValue.array([.string(uid), packetValue, optionsValue(asEmitter: asEmitter, offset: offset)]).encoded
+    }
+
+    /// The bytes of this message but for the value of its `offset` option, which comes last:
+    /// the publishing script appends it (a MessagePack fixstr) once it has assigned the offset,
+    /// so the message is encoded here, once, and Redis only adds the offset.
+    public func encodedAwaitingOffset(asEmitter: Bool = false) -> ByteBuffer {
+        var bytes = MessagePackValue.array([.string(uid), packetValue, optionsValue(asEmitter: asEmitter, offset: .zero)]).encoded
+        // The offset is the last value: drop its encoding (a fixstr) and leave the rest.
+        let zero = MessagePackValue.string(RecoveryOffset.zero.description).encoded
+        bytes.moveWriterIndex(to: bytes.writerIndex - zero.readableBytes)
+        return bytes
+    }
+
+    private var packetValue: MessagePackValue {
         let type: SocketIOPacket.Kind = packet.kind == .binaryEvent ? .event : packet.kind
         var packetEntries: [MessagePackValue.MapEntry] = [
             .init(.string("type"), .uint(UInt64(type.rawValue))),
@@ -31,13 +50,18 @@ public struct RedisBroadcast: Sendable, Equatable {
             packetEntries.append(.init(.string("data"), MessagePackValue(data, attachments: packet.attachments)))
         }
         packetEntries.append(.init(.string("nsp"), .string(packet.namespace)))
+        return .map(packetEntries)
+    }
+
+    private func optionsValue(asEmitter: Bool, offset: RecoveryOffset?) -> MessagePackValue {
         let rooms = MessagePackValue.array(options.rooms.sorted().map(MessagePackValue.string))
         let except = MessagePackValue.array(options.except.sorted().map(MessagePackValue.string))
         let flags = options.flags.messagePack
-        let opts: MessagePackValue = asEmitter
-            ? .map(["rooms": rooms, "flags": flags, "except": except])
-            : .map(["rooms": rooms, "except": except, "flags": flags])
-        return MessagePackValue.array([.string(uid), .map(packetEntries), opts]).encoded
+        var entries: [MessagePackValue.MapEntry] = asEmitter
+            ? [.init(.string("rooms"), rooms), .init(.string("flags"), flags), .init(.string("except"), except)]
+            : [.init(.string("rooms"), rooms), .init(.string("except"), except), .init(.string("flags"), flags)]
+        if let offset { entries.append(.init(.string("offset"), .string(offset.description))) }
+        return .map(entries)
     }
 
     /// Decodes a broadcast; nil for anything that is not one this node can deliver.
@@ -63,7 +87,9 @@ public struct RedisBroadcast: Sendable, Equatable {
         self.init(
             uid: uid,
             packet: packet,
-            options: BroadcastOptions(rooms: rooms, except: except, flags: BroadcastFlags(messagePack: items[2]["flags"]))
+            options: BroadcastOptions(rooms: rooms, except: except, flags: BroadcastFlags(messagePack: items[2]["flags"])),
+            // An offset of another shape is not Herald's: the event is delivered, not recoverable.
+            offset: items[2]["offset"]?.stringValue.flatMap { RecoveryOffset($0) }
         )
     }
 

@@ -56,10 +56,14 @@ public protocol Broadcaster: Sendable {
 public struct Broadcast: Sendable {
     public var packet: SocketIOPacket
     public var options: BroadcastOptions
+    /// The event's own id (the payload's `eventId`), by which a publisher that keeps track can
+    /// publish a batch sent twice only once.
+    public var eventId: String?
 
-    public init(_ packet: SocketIOPacket, options: BroadcastOptions) {
+    public init(_ packet: SocketIOPacket, options: BroadcastOptions, eventId: String? = nil) {
         self.packet = packet
         self.options = options
+        self.eventId = eventId
     }
 }
 

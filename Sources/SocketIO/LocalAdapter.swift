@@ -23,7 +23,7 @@ public final class LocalAdapter: Adapter {
     }
 
     struct Waiting {
-        var pending: [(message: PreparedMessage, options: BroadcastOptions)] = []
+        var pending: [(message: PreparedMessage, options: BroadcastOptions, offset: RecoveryOffset?)] = []
         var drainScheduled = false
     }
 
@@ -31,13 +31,16 @@ public final class LocalAdapter: Adapter {
     private let metrics: SocketIOMetrics
     private let logger: Logger
     private let broadcastLog = BroadcastLog()
+    /// Under `serve`, where recoverable broadcasts get their offsets and are logged.
+    public let recoveryLog: MemoryRecovery?
 
-    public init(group: any EventLoopGroup, metrics: SocketIOMetrics, logger: Logger) {
+    public init(group: any EventLoopGroup, metrics: SocketIOMetrics, logger: Logger, recoveryLog: MemoryRecovery? = nil) {
         self.shards = group.makeIterator().map { loop in
             Shard(eventLoop: loop, registry: .makeBoxSendingValue(RoomRegistry(), eventLoop: loop), waiting: .init(Waiting()))
         }
         self.metrics = metrics
         self.logger = logger
+        self.recoveryLog = recoveryLog
     }
 
     /// The registry of `eventLoop`; call on that loop.
@@ -48,20 +51,28 @@ public final class LocalAdapter: Adapter {
         return shard.registry.value
     }
 
+    /// Delivers to this process's sockets; with a recovery log, a recoverable event first gets
+    /// its offset and is logged.
     public func broadcast(_ packet: SocketIOPacket, options: BroadcastOptions) async throws {
-        deliver(packet, options: options)
+        if let recoveryLog, packet.isRecoverable(options) {
+            recoveryLog.record(packet, rooms: options.rooms) { offset in deliver(packet, options: options, offset: offset) }
+        } else {
+            deliver(packet, options: options)
+        }
     }
 
     /// Delivers to this process's sockets; the synchronous core of `broadcast`, also used by
-    /// cluster adapters for what arrives from other nodes.
-    public func deliver(_ packet: SocketIOPacket, options: BroadcastOptions) {
-        let message = PreparedMessage(message: ByteBuffer(string: packet.encoded), attachments: packet.attachments)
+    /// cluster adapters for what arrives from other nodes. An event with an offset carries it
+    /// as its last argument (SPEC section 4.1), the same bytes for every recipient.
+    public func deliver(_ packet: SocketIOPacket, options: BroadcastOptions, offset: RecoveryOffset? = nil) {
+        let sent = offset.map { packet.withOffset($0) } ?? packet
+        let message = PreparedMessage(message: ByteBuffer(string: sent.encoded), attachments: packet.attachments)
         metrics.broadcasts.increment()
         broadcastLog.record(packet, options: options, logger: logger)
         let metrics = self.metrics
         for shard in shards {
             let mustSchedule = shard.waiting.withLockedValue { waiting in
-                waiting.pending.append((message, options))
+                waiting.pending.append((message, options, offset))
                 defer { waiting.drainScheduled = true }
                 return !waiting.drainScheduled
             }
@@ -80,9 +91,9 @@ public final class LocalAdapter: Adapter {
         }
         var written: [SocketIOSocket] = []
         var delivered = 0
-        for (message, options) in batch {
+        for (message, options, offset) in batch {
             shard.registry.value.forEach(matching: options) { socket in
-                if socket.write(message) { written.append(socket) }
+                if socket.write(message, offset: offset) { written.append(socket) }
                 delivered += 1
             }
         }
@@ -146,6 +157,13 @@ public final class LocalAdapter: Adapter {
 }
 
 extension LocalAdapter {
+    /// The sessions of every connected socket that has one (recovery's periodic save).
+    public func recoverableSessions() async -> [RecoverableSession] {
+        (try? await onEveryLoop { registry in
+            registry.sockets.values.compactMap { socket in socket.session.map { $0.snapshot(of: socket) } }
+        }.flatMap { $0 }) ?? []
+    }
+
     /// Closes every connected socket's Engine.IO session with a proper close, so that clients
     /// reconnect at once (graceful shutdown).
     public func closeAllSessions() async {

@@ -38,7 +38,9 @@ public final class RoomRegistry {
     /// Removes a socket from every room at once (SPEC section 3: nothing is left behind).
     func remove(_ socket: SocketIOSocket) {
         for room in socket.rooms { leave(socket, room: room) }
-        sockets.removeValue(forKey: socket.id)
+        // A recovered socket takes the id of one whose connection may not have been seen to
+        // drop yet: only the socket itself leaves its id's place.
+        if sockets[socket.id] === socket { sockets.removeValue(forKey: socket.id) }
     }
 
     /// Calls `body` once for each socket selected by the options, even when it is in several rooms.

@@ -55,7 +55,7 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
         case .disconnect:
             guard packet.namespace == "/", let socket else { return }
             self.socket = nil
-            socket.didDisconnect(reason: "client namespace disconnect")
+            socket.didDisconnect(reason: "client namespace disconnect", recoverable: false)
         case .event, .binaryEvent:
             // Events before CONNECT or for another namespace are ignored (SPEC section 3).
             guard packet.namespace == "/", let socket, let name = packet.eventName else { return }
@@ -79,14 +79,27 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
         let namespace = server.namespace
         let handshake = engine.handshake
         let auth = packet.data
-        engine.eventLoop.makeFutureWithTask {
-            await namespace.authorize(auth: auth, handshake: handshake)
-        }.assumeIsolated().whenSuccess { [self] result in
+        let recovery = server.recovery
+        let claim = recovery == nil ? nil : RecoveryClaim(auth: auth)
+        engine.eventLoop.makeFutureWithTask { () -> (Result<Namespace.Grant, ConnectRefusal>, RecoverableSession?) in
+            let result = await namespace.authorize(auth: auth, handshake: handshake)
+            // A session comes back only to a valid token of its owner; anything else (unknown
+            // or expired pid, another user's token, the store unreachable) is a fresh session.
+            guard case .success(let grant) = result, let recovery, let claim,
+                  let session = try? await recovery.restore(pid: claim.pid),
+                  session.owner == namespace.sessionOwner(of: grant)
+            else { return (result, nil) }
+            return (result, session)
+        }.assumeIsolated().whenSuccess { [self] result, session in
             connecting = false
             guard !engine.isClosed else { return }
             switch result {
             case .success(let grant):
-                accept(grant)
+                if let session, let recovery, let claim {
+                    recover(session, claim: claim, grant: grant, recovery: recovery)
+                } else {
+                    accept(grant)
+                }
             case .failure(let refusal):
                 send(SocketIOPacket(kind: .connectError, data: ["message": .string(refusal.message)]))
             }
@@ -96,17 +109,64 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
     private func accept(_ grant: Namespace.Grant) {
         connectTimer?.cancel()
         connectTimer = nil
+        let session = server.recovery.map {
+            SessionState(pid: EngineServer.makeSessionID(), owner: server.namespace.sessionOwner(of: grant), recovery: $0)
+        }
         let socket = SocketIOSocket(
-            id: EngineServer.makeSessionID(),
-            engine: engine,
-            registry: registry,
-            metrics: server.metrics
+            id: EngineServer.makeSessionID(), engine: engine, registry: registry, metrics: server.metrics, session: session
         )
         self.socket = socket
         registry.add(socket)
         server.metrics.connections.increment()
-        send(SocketIOPacket(kind: .connect, data: ["sid": .string(socket.id)]))
-        socket.delegate = server.namespace.connect(socket, grant: grant)
+        send(SocketIOPacket(kind: .connect, data: connectReply(socket)))
+        socket.delegate = server.namespace.connect(socket, grant: grant, recovered: false)
+        session?.scheduleSave(of: socket)
+    }
+
+    /// `{"sid"}`, and `"pid"` when the session can be recovered.
+    private func connectReply(_ socket: SocketIOSocket) -> JSONValue {
+        guard let pid = socket.pid else { return ["sid": .string(socket.id)] }
+        return ["sid": .string(socket.id), "pid": .string(pid)]
+    }
+
+    /// Restores `session`: the same socket id and pid, its rooms (joined at once, so that no
+    /// live event is missed, but held back), then the events its rooms missed after the
+    /// client's offset, in order, then `connected`, then what arrived live meanwhile.
+    private func recover(
+        _ stored: RecoverableSession, claim: RecoveryClaim, grant: Namespace.Grant, recovery: any ConnectionRecovery
+    ) {
+        connectTimer?.cancel()
+        connectTimer = nil
+        let session = SessionState(pid: stored.pid, owner: stored.owner, recovery: recovery)
+        let socket = SocketIOSocket(id: stored.sid, engine: engine, registry: registry, metrics: server.metrics, session: session)
+        self.socket = socket
+        registry.add(socket)
+        server.metrics.connections.increment()
+        socket.beginReplay()
+        for (room, joined) in stored.rooms { socket.join(room, at: joined) }
+        // Each room from where the client stands, or from where it joined, whichever is later:
+        // events before the join were for other sockets.
+        let after = stored.rooms.mapValues { max($0, claim.offset ?? .zero) }
+        engine.eventLoop.makeFutureWithTask {
+            try await recovery.missedEvents(after: after)
+        }.assumeIsolated().whenComplete { [self] result in
+            guard !engine.isClosed, socket.isConnected, self.socket === socket else { return }
+            guard case .success(let missed?) = result else {
+                // The log no longer holds all it missed: a fresh session, which says so.
+                self.socket = nil
+                socket.abandon()
+                return accept(grant)
+            }
+            send(SocketIOPacket(kind: .connect, data: connectReply(socket)))
+            var last = claim.offset ?? .zero
+            for event in missed {
+                guard let packet = event.packet else { continue }
+                socket.sendPacket(packet)
+                last = max(last, event.offset)
+            }
+            socket.delegate = server.namespace.connect(socket, grant: grant, recovered: true)
+            socket.endReplay(after: last)
+        }
     }
 
     private func send(_ packet: SocketIOPacket) {
@@ -117,7 +177,30 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
     func engineSocket(_ socket: EngineSocket, didCloseWith reason: EngineCloseReason) {
         connectTimer?.cancel()
         connectTimer = nil
-        self.socket?.didDisconnect(reason: reason.rawValue)
+        // Node recovers every lost connection but a protocol error (RECOVERABLE_DISCONNECT_REASONS).
+        self.socket?.didDisconnect(reason: reason.rawValue, recoverable: reason != .parseError)
         self.socket = nil
+    }
+}
+
+/// What a reconnecting client presents in its CONNECT auth: `{pid, offset}` (socket.io-client
+/// adds them to the auth it is given); `offset` is absent when it never got an event.
+struct RecoveryClaim {
+    var pid: String
+    var offset: RecoveryOffset?
+
+    init?(auth: JSONValue?) {
+        guard let pid = auth?["pid"]?.stringValue, !pid.isEmpty, pid.utf8.count <= 64 else { return nil }
+        self.pid = pid
+        switch auth?["offset"] {
+        case nil, .null?:
+            offset = nil
+        case .string(let text)?:
+            // An offset that is not one of ours (another server's) cannot be placed: fresh session.
+            guard let value = RecoveryOffset(text) else { return nil }
+            offset = value
+        default:
+            return nil
+        }
     }
 }

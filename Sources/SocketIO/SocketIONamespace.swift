@@ -8,8 +8,13 @@ public protocol SocketIONamespace: Sendable {
     /// Decides a CONNECT from its auth payload and the handshake; a refusal becomes CONNECT_ERROR.
     func authorize(auth: JSONValue?, handshake: HandshakeRequest) async -> Result<Grant, ConnectRefusal>
 
-    /// Runs on the socket's loop once the client has its CONNECT answer; returns the socket's delegate.
-    func connect(_ socket: SocketIOSocket, grant: Grant) -> any SocketDelegate
+    /// Who a grant is for: a session may be restored only by a grant of the same owner (SPEC 4.1:
+    /// the token's `sub`).
+    func sessionOwner(of grant: Grant) -> String
+
+    /// Runs on the socket's loop once the client has its CONNECT answer (and, when `recovered`,
+    /// the events it missed); returns the socket's delegate.
+    func connect(_ socket: SocketIOSocket, grant: Grant, recovered: Bool) -> any SocketDelegate
 }
 
 /// A refused CONNECT: the client receives `44{"message": ...}`.

@@ -9,16 +9,20 @@ public final class SocketIOServer<Namespace: SocketIONamespace>: Sendable {
     let metrics: SocketIOMetrics
     /// How long a session may stay without joining a namespace (Node's `connectTimeout`).
     let connectTimeout: TimeAmount
+    /// Connection state recovery (SPEC section 4.1); nil when it is off.
+    let recovery: (any ConnectionRecovery)?
 
     public init(
         namespace: Namespace,
         adapter: LocalAdapter,
         metrics: SocketIOMetrics,
+        recovery: (any ConnectionRecovery)? = nil,
         connectTimeout: TimeAmount = .seconds(45)
     ) {
         self.namespace = namespace
         self.adapter = adapter
         self.metrics = metrics
+        self.recovery = recovery
         self.connectTimeout = connectTimeout
     }
 

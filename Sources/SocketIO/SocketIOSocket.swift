@@ -51,25 +51,45 @@ public final class SocketIOSocket {
     let engine: EngineSocket
     private let registry: RoomRegistry
     private let metrics: SocketIOMetrics
+    /// The recovery state, when connection state recovery is on.
+    let session: SessionState?
 
-    init(id: String, engine: EngineSocket, registry: RoomRegistry, metrics: SocketIOMetrics) {
+    init(id: String, engine: EngineSocket, registry: RoomRegistry, metrics: SocketIOMetrics, session: SessionState? = nil) {
         self.id = id
         self.engine = engine
         self.registry = registry
         self.metrics = metrics
+        self.session = session
     }
+
+    /// The private session id a recovering client presents (`pid`), when recovery is on.
+    public var pid: String? { session?.pid }
 
     /// The event loop the socket lives on.
     public var eventLoop: any EventLoop { engine.eventLoop }
 
     public func join(_ room: String) {
+        join(room, at: nil)
+    }
+
+    /// Joins `room`; a recovered room keeps the offset it was first joined at, a new one takes
+    /// the node's high-water mark (every event at or before it was for other sockets).
+    func join(_ room: String, at offset: RecoveryOffset?) {
         guard isConnected, rooms.insert(room).inserted else { return }
         registry.join(self, room: room)
+        if let session {
+            session.joinOffsets[room] = offset ?? session.recovery.highWaterMark()
+            session.scheduleSave(of: self)
+        }
     }
 
     public func leave(_ room: String) {
         guard rooms.remove(room) != nil else { return }
         registry.leave(self, room: room)
+        if let session {
+            session.joinOffsets[room] = nil
+            session.scheduleSave(of: self)
+        }
     }
 
     /// Emits an event to this socket alone.
@@ -85,13 +105,40 @@ public final class SocketIOSocket {
     }
 
     /// Queues a broadcast prepared once for all its recipients; true when the socket then
-    /// needs `flush()` (see `EngineSocket.write`).
-    func write(_ message: PreparedMessage) -> Bool {
+    /// needs `flush()` (see `EngineSocket.write`). While the socket replays what it missed,
+    /// live broadcasts are held back, to follow the replay.
+    func write(_ message: PreparedMessage, offset: RecoveryOffset? = nil) -> Bool {
         guard isConnected, !engine.isClosed else {
             metrics.deliveryErrors.increment()
             return false
         }
+        if session?.held != nil {
+            session?.held?.append((message, offset))
+            return false
+        }
         return engine.write(message)
+    }
+
+    /// Holds live broadcasts back until `endReplay`.
+    func beginReplay() {
+        session?.held = []
+    }
+
+    /// Writes the broadcasts held back during the replay, but those the client has had already
+    /// (an offset at or before `after`: replayed, or delivered before it dropped).
+    func endReplay(after: RecoveryOffset) {
+        guard let held = session?.held else { return }
+        session?.held = nil
+        var last = after
+        var wrote = false
+        for (message, offset) in held {
+            if let offset {
+                guard offset > last else { continue }
+                last = offset
+            }
+            if write(message, offset: offset) { wrote = true }
+        }
+        if wrote { flush() }
     }
 
     func flush() {
@@ -103,20 +150,33 @@ public final class SocketIOSocket {
     public func disconnect(closeConnection: Bool = false) {
         guard isConnected else { return }
         sendPacket(SocketIOPacket(kind: .disconnect))
-        didDisconnect(reason: "server namespace disconnect")
+        didDisconnect(reason: "server namespace disconnect", recoverable: false)
         if closeConnection { engine.close(reason: .forcedClose) }
     }
 
-    /// Leaves every room at once and tells the delegate.
-    func didDisconnect(reason: String) {
+    /// Leaves every room at once and tells the delegate. A lost connection leaves its session
+    /// to be restored within the window; a namespace disconnect ends it.
+    func didDisconnect(reason: String, recoverable: Bool) {
         guard isConnected else { return }
         isConnected = false
         registry.remove(self)
         rooms.removeAll()
+        session?.end(recoverable ? .release : .discard)
         metrics.connections.decrement()
         let delegate = self.delegate
         self.delegate = nil
         delegate?.socket(self, didDisconnectWith: reason)
+    }
+
+    /// Takes back a socket that was never announced (its recovery fell through): it leaves its
+    /// rooms, and its stored session stays as it was.
+    func abandon() {
+        guard isConnected else { return }
+        isConnected = false
+        registry.remove(self)
+        rooms.removeAll()
+        session?.held = nil
+        metrics.connections.decrement()
     }
 
     var details: SocketDetails {

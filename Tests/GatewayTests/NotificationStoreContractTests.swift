@@ -21,19 +21,7 @@ enum StoreImplementation: String, CaseIterable, Sendable, CustomTestStringConver
         case .memory:
             try await body(MemoryNotificationStore())
         case .redis:
-            let redis = try await RedisServer.start()
-            let client = RedisClient(url: try #require(RedisURL(redis.url)), group: MultiThreadedEventLoopGroup.singleton,
-                                     logger: Logger(label: "test"))
-            let running = Task { try await client.run() }
-            defer { running.cancel() }
-            do {
-                guard await client.waitUntilConnected(timeout: .seconds(10)) else { throw TestSupportError("no Redis connection") }
-                try await body(RedisNotificationStore(client: client))
-            } catch {
-                await redis.stop()
-                throw error
-            }
-            await redis.stop()
+            try await RedisServer.withClient { client in try await body(RedisNotificationStore(client: client)) }
         }
     }
 }

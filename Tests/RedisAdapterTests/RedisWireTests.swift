@@ -101,3 +101,33 @@ import Testing
         #expect(SocketDetails(json: socket.json) == socket)
     }
 }
+
+/// The offset option (SPEC section 4.1) on the wire.
+@Suite struct RecoveryOffsetWireTests {
+    @Test func theScriptAppendsTheOffsetToTheMessageEncodedWithoutIt() throws {
+        let offset = try #require(RecoveryOffset("1764597600123-7"))
+        let broadcast = RedisBroadcast(
+            uid: RedisBroadcast.emitterUID, packet: .event("points_added", [["amount": 3]]),
+            options: BroadcastOptions(rooms: ["guest:g"]), offset: offset
+        )
+        var awaiting = broadcast.encodedAwaitingOffset(asEmitter: true)
+        // What the Lua script does: a fixstr of the offset's text.
+        awaiting.writeInteger(UInt8(0xA0 + offset.description.utf8.count))
+        awaiting.writeString(offset.description)
+        #expect(awaiting == broadcast.encoded(asEmitter: true))
+        let decoded = try #require(RedisBroadcast(decoding: awaiting))
+        #expect(decoded.offset == offset && decoded.packet == broadcast.packet)
+    }
+
+    @Test(arguments: ["", "12", "-1", "1-", "a-1", "1-2-3", "１-2", "99999999999999999999-1"])
+    func offsetsThatAreNotHeraldsAreNone(_ text: String) {
+        #expect(RecoveryOffset(text) == nil)
+    }
+
+    @Test func offsetsOrderByClockThenCount() throws {
+        let a = try #require(RecoveryOffset("5-9")), b = try #require(RecoveryOffset("6-0"))
+        #expect(a < b && a.next(now: 5) == RecoveryOffset(milliseconds: 5, sequence: 10) && a.next(now: 7) == RecoveryOffset("7-0"))
+        // A clock that goes back keeps counting on the last millisecond.
+        #expect(b.next(now: 1) == RecoveryOffset("6-1"))
+    }
+}

@@ -156,7 +156,7 @@ final class AdapterFixture {
         let socket = fixture.socket("a", rooms: ["guest:g", "user:g", "restaurant:r"])
         fixture.socket("b", rooms: ["guest:g"])
         #expect(fixture.registry.membershipCount == 4)
-        socket.didDisconnect(reason: "transport close")
+        socket.didDisconnect(reason: "transport close", recoverable: true)
         #expect(fixture.registry.membershipCount == 1)
         #expect(Set(fixture.registry.roomNames) == ["guest:g"])
         #expect(fixture.registry.socketCount == 1)

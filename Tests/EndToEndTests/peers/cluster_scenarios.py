@@ -2,6 +2,7 @@
 it, python-socketio clients on different gateways, and raw Redis (redis-py, msgpack) to speak
 and read the @socket.io/redis-adapter wire format.
 Usage: cluster_scenarios.py NAME --gateways URL,URL,.. --api URL --redis URL --secret S"""
+import re
 import time
 
 import msgpack
@@ -145,19 +146,26 @@ def published_layout(args):
         message = listener.get_message(timeout=0.5)
         if message and message["type"] == "pmessage":
             uid, packet, opts = msgpack.unpackb(message["data"])
+            # Byte for byte what PyPI's msgpack makes of the same value (maps in wire order).
+            expect(msgpack.packb([uid, packet, opts]) == message["data"], message["data"])
             seen[packet["data"][0]] = (message["channel"].decode(), uid, packet, opts)
     channel, uid, packet, opts = seen["points_added"]
     expect(channel == "socket.io#/#", channel)
     expect(uid == "emitter", uid)
     expect(list(packet) == ["type", "data", "nsp"] and packet["type"] == 2 and packet["nsp"] == "/", packet)
     expect(packet["data"][1]["amount"] == 3 and packet["data"][1]["guestId"] == guest, packet)
-    expect(list(opts) == ["rooms", "flags", "except"], opts)
+    # The recovery offset (SPEC 4.1) travels in the options, which Node's adapter does not read
+    # past rooms, except and flags; the data stays exactly [event, payload].
+    expect(list(opts) == ["rooms", "flags", "except", "offset"], opts)
+    expect(re.fullmatch(r"[0-9]+-[0-9]+", opts["offset"]) is not None, opts)
+    expect(len(packet["data"]) == 2, packet)
     expect(sorted(opts["rooms"]) == [f"guest:{guest}", f"restaurant:{restaurant}"] and opts["except"] == []
            and opts["flags"] == {}, opts)
     channel, uid, packet, opts = seen["notification_updated"]
     expect(channel == f"socket.io#/#user:{guest}#", channel)
     expect(isinstance(uid, str) and len(uid) == 6 and uid != "emitter", uid)
-    expect(list(opts) == ["rooms", "except", "flags"] and opts["rooms"] == [f"user:{guest}"], opts)
+    expect(list(opts) == ["rooms", "except", "flags", "offset"] and opts["rooms"] == [f"user:{guest}"], opts)
+    expect(len(packet["data"]) == 2, packet)
     tab.disconnect()
 
 
