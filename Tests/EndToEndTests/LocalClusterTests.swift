@@ -3,31 +3,36 @@ import HeraldTesting
 import Testing
 
 /// `deploy/local-cluster`: the docker-compose topology on loopback (redis-server, 3 gateways,
-/// points-api, nginx), driven through nginx by python-socketio clients (`peers/nginx_scenarios.py`).
+/// points-api, nginx), driven through nginx by python-socketio clients (`peers/nginx_scenarios.py`)
+/// and by the official socket.io-client in headless Chromium (`peers/browser_scenarios.py`).
 @Suite(.serialized) struct LocalClusterTests {
-    @Test(arguments: ["nginx_transports", "gateway_killed"])
-    func throughNginx(_ name: String) async throws {
+    @Test(arguments: [
+        ("nginx_scenarios.py", "nginx_transports"), ("nginx_scenarios.py", "gateway_killed"),
+        ("browser_scenarios.py", "gateway_killed_in_browser"),
+    ])
+    func throughNginx(_ script: String, _ name: String) async throws {
         let directory = TestPaths.temporaryFile("cluster")
         // nginx, redis, 3 gateways and the points API on consecutive ports.
         let port = try freeLoopbackPortRange(count: 6)
         let secret = "local-cluster-\(UUID().uuidString)"
         let environment = ["HERALD_CLUSTER_DIR": directory, "HERALD_BIN": TestPaths.heraldBinary, "HERALD_JWT_SECRET": secret]
-        let script = TestPaths.packageRoot + "/deploy/local-cluster"
-        let up = try ChildProcess(script, ["up", "--nodes", "3", "--port", String(port)], environment: environment)
+        let cluster = TestPaths.packageRoot + "/deploy/local-cluster"
+        let up = try ChildProcess(cluster, ["up", "--nodes", "3", "--port", String(port)], environment: environment)
         let started = await up.waitForExit(timeout: .seconds(60))
         #expect(started == 0, "\(up.text)")
         if started == 0 {
-            let outcome = try await PythonPeer.run("nginx_scenarios.py", [
+            let outcome = try await PythonPeer.run(script, [
                 name, "--url", "http://127.0.0.1:\(port)", "--secret", secret, "--pids", directory + "/pids",
             ], timeout: .seconds(120))
             #expect(outcome.succeeded, "\(outcome.output)")
+            print(outcome.output.split(separator: "\n").filter { $0.contains("lost") }.joined(separator: "\n"))
         }
-        let status = try ChildProcess(script, ["status"], environment: environment)
+        let status = try ChildProcess(cluster, ["status"], environment: environment)
         await status.waitForExit(timeout: .seconds(20))
         #expect(status.text.contains("nginx: running"), "\(status.text)")
-        let down = try ChildProcess(script, ["down"], environment: environment)
+        let down = try ChildProcess(cluster, ["down"], environment: environment)
         #expect(await down.waitForExit(timeout: .seconds(60)) == 0, "\(down.text)")
-        let after = try ChildProcess(script, ["status"], environment: environment)
+        let after = try ChildProcess(cluster, ["status"], environment: environment)
         await after.waitForExit(timeout: .seconds(20))
         #expect(after.text.contains("local-cluster: down"), "\(after.text)")
     }
