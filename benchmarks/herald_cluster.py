@@ -54,7 +54,7 @@ def _ready(url, timeout=0.5):
 
 class Cluster:
     def __init__(self, herald, nodes=3, workers=4, worker_connections=19000, log_level="warning",
-                 secret=None, directory=None):
+                 secret=None, directory=None, api=False, node_args=()):
         self.herald = os.path.abspath(herald)
         self.nodes = nodes
         self.workers = workers
@@ -64,10 +64,13 @@ class Cluster:
         self.directory = directory or tempfile.mkdtemp(prefix="herald-cluster-")
         self.keep_directory = directory is not None
         self.processes = {}
-        base = free_port_block(nodes + 2)
+        self.api = api                        # also a points-api (SQLite) behind /api/
+        self.node_args = list(node_args)      # extra flags of every node (--recovery-window 0, ...)
+        base = free_port_block(nodes + 3)
         self.port = base                      # nginx
         self.redis_port = base + 1
         self.gateway_ports = [base + 2 + i for i in range(nodes)]
+        self.api_port = base + 2 + nodes
         self.url = f"http://127.0.0.1:{self.port}"
         self.redis_url = f"redis://127.0.0.1:{self.redis_port}"
 
@@ -114,6 +117,11 @@ class Cluster:
                 time.sleep(0.05)
         for index in range(self.nodes):
             self.start_gateway(index)
+        if self.api:
+            env = dict(os.environ, HERALD_JWT_SECRET=self.secret)
+            self._spawn("points-api", [
+                self.herald, "points-api", "--host", "127.0.0.1", "--port", str(self.api_port), "--redis", self.redis_url,
+                "--db", os.path.join(self.directory, "ledger.sqlite"), "--log-level", self.log_level] + self.node_args, env=env)
         self._write_nginx_conf()
         self._spawn("nginx", ["nginx", "-c", os.path.join(self.directory, "nginx.conf"), "-g", "daemon off;"])
         self.wait_ready()
@@ -123,11 +131,13 @@ class Cluster:
         env = dict(os.environ, HERALD_JWT_SECRET=self.secret)
         return self._spawn(self.gateway_name(index), [
             self.herald, "gateway", "--host", "127.0.0.1", "--port", str(self.gateway_ports[index]),
-            "--redis", self.redis_url, "--node-id", self.gateway_name(index), "--log-level", self.log_level], env=env)
+            "--redis", self.redis_url, "--node-id", self.gateway_name(index), "--log-level", self.log_level] + self.node_args,
+            env=env)
 
     def wait_ready(self, timeout=30):
         deadline = time.time() + timeout
-        targets = [f"http://127.0.0.1:{port}/readyz" for port in self.gateway_ports] + [self.url + "/healthz"]
+        ports = self.gateway_ports + ([self.api_port] if self.api else [])
+        targets = [f"http://127.0.0.1:{port}/readyz" for port in ports] + [self.url + "/healthz"]
         for target in targets:
             while not _ready(target):
                 if time.time() > deadline:
@@ -163,7 +173,7 @@ http {{
         least_conn;
 {servers}    }}
     upstream herald_api {{
-        server 127.0.0.1:1;
+        server 127.0.0.1:{self.api_port if self.api else 1};
     }}
     server {{
         listen 127.0.0.1:{self.port} reuseport backlog=4096;
@@ -194,7 +204,7 @@ http {{
         return values
 
     def stop(self):
-        order = ["nginx"] + [n for n in self.processes if n.startswith("gateway-")] + ["redis"]
+        order = ["nginx", "points-api"] + [n for n in self.processes if n.startswith("gateway-")] + ["redis"]
         for name in order:
             process = self.processes.get(name)
             if process is None or process.poll() is not None:

@@ -39,8 +39,11 @@ class SocketIOProtocol(asyncio.Protocol):
     """One connection. `on_event(name_prefix_text)` gets every Socket.IO EVENT packet's text;
     `ready` resolves with the `connected` event's payload, or fails."""
 
-    def __init__(self, host, port, token, on_event, on_lost):
+    def __init__(self, host, port, token, on_event, on_lost, auth=None):
         self.host, self.port, self.token = host, port, token
+        # What CONNECT carries: {token} by default; a recovering client adds {pid, offset}.
+        self.auth = auth or {"token": token}
+        self.connect_reply = None
         self.on_event, self.on_lost = on_event, on_lost
         self.buffer = bytearray()
         self.upgraded = False
@@ -147,14 +150,16 @@ class SocketIOProtocol(asyncio.Protocol):
                 self.on_event(text)
         elif text.startswith("0{"):
             self.phases["open"] = time.time()
-            self.send("40" + json.dumps({"token": self.token}))
+            self.send("40" + json.dumps(self.auth))
+        elif text.startswith("40"):
+            self.connect_reply = json.loads(text[2:])
         elif text.startswith("44"):
             self._fail(ConnectError(text[2:200]))
         elif text.startswith("41") or text == "1":
             self.transport.close()
 
 
-async def open_socket(host, port, source, token, on_event, on_lost, timeout):
+async def open_socket(host, port, source, token, on_event, on_lost, timeout, auth=None):
     """Connects from `source` to host:port and waits (bounded) for the `connected` event.
     Returns (protocol, connected payload); raises on any failure (the socket is closed)."""
     loop = asyncio.get_running_loop()
@@ -172,7 +177,7 @@ async def open_socket(host, port, source, token, on_event, on_lost, timeout):
             await loop.sock_connect(sock, (host, port))
             established = time.time()
             _, protocol = await loop.create_connection(
-                lambda: SocketIOProtocol(host, port, token, on_event, on_lost), sock=sock)
+                lambda: SocketIOProtocol(host, port, token, on_event, on_lost, auth), sock=sock)
             protocol.phases.update(start=started, tcp=established)
             return await protocol.ready
 

@@ -49,7 +49,7 @@ public struct GatewayNamespace: SocketIONamespace {
 
     public func connect(_ socket: SocketIOSocket, grant identity: Identity, recovered: Bool) -> any SocketDelegate {
         let session = GatewaySocket(socket: socket, identity: identity, namespace: self)
-        session.start(recovered: recovered)
+        session.start(socket, recovered: recovered)
         return session
     }
 }

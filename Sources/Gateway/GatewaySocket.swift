@@ -7,16 +7,16 @@ import SocketIO
 /// The product side of one socket: its rooms, its event budget and its client events (SPEC sections 3 and 4).
 ///
 /// Lives on the socket's event loop, like the socket. The socket owns it (as its delegate, until it
-/// disconnects); it holds the socket weakly, so a notification-center answer that comes after the
-/// client left finds no socket and is dropped.
+/// disconnects); it keeps no reference back: each call brings its socket, and an answer computed
+/// off the loop holds it until then, so one that comes after the client left finds the socket
+/// disconnected and is dropped. (A weak reference would do the same, but gives the socket a
+/// side table, which every retain of it then goes through: a fan-out's hottest path.)
 final class GatewaySocket: SocketDelegate {
-    private weak var socket: SocketIOSocket?
     let identity: Identity
     private let namespace: GatewayNamespace
     private var limiter: RateLimiter
 
     init(socket: SocketIOSocket, identity: Identity, namespace: GatewayNamespace) {
-        self.socket = socket
         self.identity = identity
         self.namespace = namespace
         self.limiter = RateLimiter(now: socket.eventLoop.now)
@@ -40,8 +40,7 @@ final class GatewaySocket: SocketDelegate {
 
     /// Joins the automatic rooms (a recovered socket is in them already, with its subscriptions)
     /// and emits `connected`; `recovered` tells the client whether it missed nothing (SPEC 4.1).
-    func start(recovered: Bool) {
-        guard let socket else { return }
+    func start(_ socket: SocketIOSocket, recovered: Bool) {
         let automaticRooms = self.automaticRooms
         for room in automaticRooms { socket.join(room) }
         let verb = recovered ? "reconnected, session recovered" : "connected"
@@ -83,14 +82,14 @@ final class GatewaySocket: SocketDelegate {
             return
         }
         guard attachments.isEmpty else {
-            return refuse(GatewayError(.binaryNotSupported, "\(name) takes no binary arguments"), ack: ack)
+            return refuse(GatewayError(.binaryNotSupported, "\(name) takes no binary arguments"), ack: ack, socket: socket)
         }
         let payload = arguments.first ?? .null
         switch name {
         case "subscribe": subscribe(payload, socket: socket, ack: ack)
         case "unsubscribe": unsubscribe(payload, socket: socket, ack: ack)
-        case "action": action(payload, ack: ack)
-        case "sync": sync(ack: ack)
+        case "action": action(payload, ack: ack, socket: socket)
+        case "sync": sync(ack: ack, socket: socket)
         default: logger.debug("[Event] \(identity.userId) sent unknown event \(name)")
         }
     }
@@ -112,14 +111,14 @@ final class GatewaySocket: SocketDelegate {
         let channel: ChannelName
         switch self.channel(in: payload) {
         case .success(let value): channel = value
-        case .failure(let error): return refuse(error, ack: ack)
+        case .failure(let error): return refuse(error, ack: ack, socket: socket)
         }
         let room = channel.description
         if !socket.rooms.contains(room) {
             let automatic = automaticRooms
             let subscriptions = socket.rooms.count { !automatic.contains($0) }
             guard subscriptions < RoomPolicy.maxSubscriptions else {
-                return refuse(GatewayError(.tooManyRooms, "at most \(RoomPolicy.maxSubscriptions) subscriptions"), ack: ack)
+                return refuse(GatewayError(.tooManyRooms, "at most \(RoomPolicy.maxSubscriptions) subscriptions"), ack: ack, socket: socket)
             }
             socket.join(room)
             logger.info("[Subscribe] \(identity.userId) joined \(room)")
@@ -131,7 +130,7 @@ final class GatewaySocket: SocketDelegate {
         let channel: ChannelName
         switch self.channel(in: payload) {
         case .success(let value): channel = value
-        case .failure(let error): return refuse(error, ack: ack)
+        case .failure(let error): return refuse(error, ack: ack, socket: socket)
         }
         let room = channel.description
         if socket.rooms.contains(room) {
@@ -142,14 +141,14 @@ final class GatewaySocket: SocketDelegate {
     }
 
     /// Every refusal answers the ack when one was asked for and emits `error` (SPEC section 3).
-    private func refuse(_ error: GatewayError, ack: Acknowledgement?) {
+    private func refuse(_ error: GatewayError, ack: Acknowledgement?, socket: SocketIOSocket) {
         ack?.send(error.ackBody)
-        socket?.emit("error", error.body)
+        socket.emit("error", error.body)
     }
 
     // MARK: Notification center
 
-    private func sync(ack: Acknowledgement?) {
+    private func sync(ack: Acknowledgement?, socket: SocketIOSocket) {
         let store = namespace.notifications
         let room = center.room
         eventLoop.makeFutureWithTask {
@@ -162,7 +161,7 @@ final class GatewaySocket: SocketDelegate {
                     "unreadCount": .number(Double(items.count { !$0.read })),
                 ])
             case .failure:
-                refuse(GatewayError(.unavailable, "the notification center is unavailable; try again"), ack: ack)
+                refuse(GatewayError(.unavailable, "the notification center is unavailable; try again"), ack: ack, socket: socket)
             }
         }
     }
@@ -173,7 +172,7 @@ final class GatewaySocket: SocketDelegate {
         case delete(String)
     }
 
-    private func action(_ payload: JSONValue, ack: Acknowledgement?) {
+    private func action(_ payload: JSONValue, ack: Acknowledgement?, socket: SocketIOSocket) {
         let id = payload["id"]?.stringValue
         let action: CenterAction
         switch payload["type"]?.stringValue {
@@ -181,7 +180,7 @@ final class GatewaySocket: SocketDelegate {
         case "mark_all_read": action = .markAllRead
         case "delete": action = .delete(id ?? "")
         default:
-            return refuse(GatewayError(.unknownAction, "unknown action type"), ack: ack)
+            return refuse(GatewayError(.unknownAction, "unknown action type"), ack: ack, socket: socket)
         }
         let store = namespace.notifications
         let broadcaster = namespace.broadcaster
@@ -221,9 +220,9 @@ final class GatewaySocket: SocketDelegate {
             case .success(let unread?):
                 ack?.send(["ok": true, "unreadCount": .number(Double(unread))])
             case .success(nil):
-                refuse(GatewayError(.notFound, "no such notification"), ack: ack)
+                refuse(GatewayError(.notFound, "no such notification"), ack: ack, socket: socket)
             case .failure:
-                refuse(GatewayError(.unavailable, "the notification center is unavailable; try again"), ack: ack)
+                refuse(GatewayError(.unavailable, "the notification center is unavailable; try again"), ack: ack, socket: socket)
             }
         }
     }

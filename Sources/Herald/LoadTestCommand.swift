@@ -60,6 +60,9 @@ struct LoadTestCommand: AsyncParsableCommand {
     @Option(help: .hidden)
     var prefix: String?
 
+    @Flag(help: "With --redis: publish as the outbox relay does with connection state recovery on (offsets, room logs).")
+    var recoverable = false
+
     @Flag(help: "One JSON object on stdout (progress on stderr).")
     var json = false
 
@@ -102,6 +105,7 @@ struct LoadTestCommand: AsyncParsableCommand {
             settle: .seconds(settle)
         )
         if let prefix { plan.prefix = prefix }
+        plan.recoverable = recoverable
         plan.api = Self.targets(api ?? url)?.first
         let logger = Logger(label: "loadtest")
         if let worker, let (index, count) = Self.workerSlice(worker) {

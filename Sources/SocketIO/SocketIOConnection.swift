@@ -118,15 +118,18 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
         self.socket = socket
         registry.add(socket)
         server.metrics.connections.increment()
-        send(SocketIOPacket(kind: .connect, data: connectReply(socket)))
+        sendConnectReply(socket)
         socket.delegate = server.namespace.connect(socket, grant: grant, recovered: false)
         session?.scheduleSave(of: socket)
     }
 
-    /// `{"sid"}`, and `"pid"` when the session can be recovered.
-    private func connectReply(_ socket: SocketIOSocket) -> JSONValue {
-        guard let pid = socket.pid else { return ["sid": .string(socket.id)] }
-        return ["sid": .string(socket.id), "pid": .string(pid)]
+    /// `0{"sid":...}`, with `"pid"` after it when the session can be recovered: written in the
+    /// Node server's order (a JSON object of ours has no fixed order).
+    private func sendConnectReply(_ socket: SocketIOSocket) {
+        var text = "0{\"sid\":" + JSONValue.string(socket.id).jsonString
+        if let pid = socket.pid { text += ",\"pid\":" + JSONValue.string(pid).jsonString }
+        server.metrics.packetsSent.increment()
+        engine.send(text: text + "}")
     }
 
     /// Restores `session`: the same socket id and pid, its rooms (joined at once, so that no
@@ -157,7 +160,7 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
                 socket.abandon()
                 return accept(grant)
             }
-            send(SocketIOPacket(kind: .connect, data: connectReply(socket)))
+            sendConnectReply(socket)
             var last = claim.offset ?? .zero
             for event in missed {
                 guard let packet = event.packet else { continue }

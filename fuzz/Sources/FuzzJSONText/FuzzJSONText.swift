@@ -2,7 +2,9 @@
 //
 // Invariants: a parsed value serialises to JSON that parses to an equal value; serialising that
 // again gives text of the same length (object member order may differ between two dictionaries);
-// whatever parses was at most JSONTextParser.maxDepth deep.
+// whatever parses was at most JSONTextParser.maxDepth deep. The same JSON as a CONNECT auth
+// payload: its recovery claim (`{pid, offset}`, SPEC 4.1) is read without a trap, and an offset
+// that parses prints back to text that parses to the same offset.
 import FuzzSupport
 @testable import SocketIO
 
@@ -17,7 +19,11 @@ func depth(_ value: JSONValue) -> Int {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzJSONText(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let text = String(decoding: fuzzBytes(start, count), as: UTF8.self)
+    checkOffset(text)
     guard let value = JSONValue(parsing: text) else { return 0 }
+    if let claim = RecoveryClaim(auth: value), let offset = claim.offset {
+        invariant(RecoveryOffset(offset.description) == offset, "offset \(offset) does not print back")
+    }
     invariant(depth(value) <= JSONTextParser.maxDepth, "nesting \(depth(value)) parsed")
     let serialised = value.jsonString
     guard let again = JSONValue(parsing: serialised) else {
@@ -30,6 +36,12 @@ public func fuzzJSONText(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let wrapped = " " + text
     invariant(JSONValue(parsing: wrapped.dropFirst()) == value, "a Substring parses differently")
     return 0
+}
+
+/// A recovery offset, as a client may send any text for one.
+func checkOffset(_ text: String) {
+    guard let offset = RecoveryOffset(text) else { return }
+    invariant(RecoveryOffset(offset.description) == offset, "offset \(text) prints as \(offset)")
 }
 
 @_cdecl("FuzzJSONText_main")
