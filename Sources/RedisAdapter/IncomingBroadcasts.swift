@@ -21,8 +21,10 @@ struct IncomingBroadcasts: Sendable {
         // This node's own broadcasts come back through the pattern subscription. Those without
         // an offset were delivered here when they were sent; those with one are delivered now,
         // in the order of offsets that every node shares.
-        guard broadcast.uid != uid || broadcast.offset != nil else { return }
-        local.deliver(broadcast.packet, options: broadcast.options, offset: broadcast.offset)
-        if let offset = broadcast.offset { recovery?.delivered(offset) }
+        // A node with recovery off delivers no offsets (its clients may not take the argument).
+        let offset = recovery == nil ? nil : broadcast.offset
+        guard broadcast.uid != uid || offset != nil else { return }
+        local.deliver(broadcast.packet, options: broadcast.options, offset: offset)
+        if let offset { recovery?.delivered(offset) }
     }
 }
