@@ -131,6 +131,7 @@ let package = Package(
             name: "PointsAPI",
             dependencies: [
                 "PointsLedger", "SocketIO", "HeraldAuth", "HTTPServer",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOHTTPTypesHTTP1", package: "swift-nio-extras"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

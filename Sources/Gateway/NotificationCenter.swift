@@ -82,11 +82,8 @@ public actor MemoryNotificationStore: NotificationStore {
     public init() {}
 
     public func record(_ notification: StoredNotification, room: String) {
-        var items = centers[room, default: []]
-        guard !items.contains(where: { $0.id == notification.id }) else { return }
-        items.append(notification)
-        if items.count > Self.capacity { items.removeFirst(items.count - Self.capacity) }
-        centers[room] = items
+        // In place: a copy taken out of the dictionary would copy the whole center on append.
+        centers[room, default: []].appendUnlessKnown(notification, capacity: Self.capacity)
     }
 
     public func list(room: String) -> [StoredNotification] {
@@ -157,5 +154,14 @@ public struct NotificationRecorder: Broadcaster {
         if case .number(let value)? = payload["timestamp"], let exact = Int64(exactly: value) { timestamp = exact }
         let notification = StoredNotification(id: eventId, event: event, payload: payload, timestamp: timestamp)
         return options.rooms.filter(NotificationCenterID.keeps(room:)).sorted().map { (notification, $0) }
+    }
+}
+
+extension [StoredNotification] {
+    /// Appends `notification` unless its id is here already, dropping the oldest past `capacity`.
+    mutating func appendUnlessKnown(_ notification: StoredNotification, capacity: Int) {
+        guard !contains(where: { $0.id == notification.id }) else { return }
+        append(notification)
+        if count > capacity { removeFirst(count - capacity) }
     }
 }

@@ -38,7 +38,6 @@ struct PointsAPICommand: AsyncParsableCommand {
         let registry = PrometheusCollectorRegistry()
         let metrics = SocketIOMetrics(factory: PrometheusMetricsFactory(registry: registry))
         var services: [any Service] = []
-        var onCommit: @Sendable () -> Void = {}
         let presence: any Adapter
         let isReady: @Sendable () async -> Bool
         if let redis = try options.resolvedRedis() {
@@ -55,7 +54,6 @@ struct PointsAPICommand: AsyncParsableCommand {
             )
             let relay = OutboxRelay(ledger: ledger, broadcaster: broadcaster, logger: logger)
             services = [cluster, publisher, relay]
-            onCommit = { relay.wake() }
             presence = cluster
             isReady = {
                 guard cluster.isReady, publisher.isConnected else { return false }
@@ -68,7 +66,7 @@ struct PointsAPICommand: AsyncParsableCommand {
             presence = LocalAdapter(group: group, metrics: metrics, logger: logger)
             isReady = { await ledger.isReachable() }
         }
-        let api = PointsEndpoint(ledger: ledger, authority: authority, presence: presence, onCommit: onCommit, logger: logger)
+        let api = PointsEndpoint(ledger: ledger, authority: authority, presence: presence, logger: logger)
         let operations = OperationsEndpoint(isReady: isReady) { registry.emitToBuffer() }
         let server = HTTPNodeServer(
             configuration: try options.resolvedHTTPConfiguration(),

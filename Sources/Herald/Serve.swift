@@ -54,7 +54,7 @@ struct Serve: AsyncParsableCommand {
             ledger: ledger, broadcaster: NotificationRecorder(next: gateway.adapter, store: notifications), logger: logger
         )
         let api = PointsEndpoint(
-            ledger: ledger, authority: authority, presence: gateway.adapter, onCommit: { relay.wake() }, logger: logger
+            ledger: ledger, authority: authority, presence: gateway.adapter, logger: logger
         )
         let server = try assembly.server(
             options: options, group: group, endpoints: [api], isReady: { await ledger.isReachable() }, logger: logger

@@ -106,14 +106,15 @@ struct EventFields {
     let sentAt: UInt64
 
     /// Nil unless `bytes` is a Socket.IO EVENT (`42[...]`) carrying `"eventId":"..."` and its
-    /// publish time: `"sentAt":<µs>` (events the generator put into Redis) or `"timestamp":<ms>`
-    /// (events of the points API, stamped at commit).
+    /// publish time: `"sentAt":<µs>` (events the generator put into Redis), `sentAt=<µs>` in the
+    /// description (events posted to the points API, stamped when the POST was written) or
+    /// `"timestamp":<ms>` (other events of the points API, stamped at commit).
     init?(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 2, bytes[0] == UInt8(ascii: "4"), bytes[1] == UInt8(ascii: "2"),
               let id = Self.end(of: #""eventId":""#, in: bytes)
         else { return nil }
         let time: Int, scale: UInt64
-        if let sentAt = Self.end(of: #""sentAt":"#, in: bytes) {
+        if let sentAt = Self.end(of: #""sentAt":"#, in: bytes) ?? Self.end(of: "sentAt=", in: bytes) {
             (time, scale) = (sentAt, 1)
         } else if let timestamp = Self.end(of: #""timestamp":"#, in: bytes) {
             (time, scale) = (timestamp, 1000)

@@ -7,7 +7,8 @@ import NIOPosix
 /// Drives the plan's events through the points API (SPEC section 7): each event is one
 /// `POST /api/points/add`, paced at the plan's rate, as an admin; the ledger commits it and its
 /// outbox publishes `points_added`, which the connections receive with the API's `eventId` and
-/// the commit's `timestamp`.
+/// the commit's `timestamp`. The description carries the moment the request was written
+/// (`sentAt=<µs>`), so latency is measured from the POST, finer than the commit's milliseconds.
 ///
 /// A few keep-alive HTTP/1.1 connections carry the requests (NIO's HTTP codec; the load
 /// generator needs no more of a client than that).
@@ -37,7 +38,7 @@ enum PointsAPIPublisher {
                     inFlight -= 1
                     if !accepted { refused += 1 }
                 }
-                let body = requestBody(plan, event: index, held: held)
+                let body = { @Sendable (sentAt: UInt64) in requestBody(plan, event: index, held: held, sentAt: sentAt) }
                 let client = clients[index % clients.count]
                 let key = "\(plan.prefix)-e\(index)"
                 group.addTask {
@@ -54,11 +55,11 @@ enum PointsAPIPublisher {
 
     /// Targeted: to one connected guest (at a restaurant nobody listens to); fan-out: to the
     /// restaurant every connection is staff of (for a guest nobody is).
-    static func requestBody(_ plan: LoadPlan, event index: Int, held: [Int]) -> String {
+    static func requestBody(_ plan: LoadPlan, event index: Int, held: [Int], sentAt: UInt64) -> String {
         let (guest, restaurant) = plan.scenario == .fanout
             ? ("\(plan.prefix)-nobody", plan.restaurant)
             : ("\(plan.prefix)-g\(held[index % held.count])", "\(plan.prefix)-api-r")
-        return #"{"guestId":"\#(guest)","restaurantId":"\#(restaurant)","amount":1,"description":"\#(plan.prefix)-e\#(index)"}"#
+        return #"{"guestId":"\#(guest)","restaurantId":"\#(restaurant)","amount":1,"description":"\#(plan.prefix)-e\#(index) sentAt=\#(sentAt)"}"#
     }
 }
 
@@ -90,7 +91,10 @@ final class APIConnection: Sendable {
     }
 
     /// The status of the answer to a JSON POST, after at most `attempts` connections.
-    func post(_ path: String, body: String, token: String, idempotencyKey: String) async throws -> HTTPResponseStatus {
+    /// `body` is made when the request is written, from the wall clock's µs at that moment.
+    func post(
+        _ path: String, body: @escaping @Sendable (UInt64) -> String, token: String, idempotencyKey: String
+    ) async throws -> HTTPResponseStatus {
         var failure: any Error = LoadTestError("no attempt")
         for _ in 0..<Self.attempts {
             do {
@@ -145,11 +149,14 @@ final class APIConnection: Sendable {
             }
     }
 
-    private func send(_ path: String, body: String, token: String, key: String, on connected: Connected) -> EventLoopFuture<HTTPResponseStatus> {
+    private func send(
+        _ path: String, body makeBody: @escaping @Sendable (UInt64) -> String, token: String, key: String, on connected: Connected
+    ) -> EventLoopFuture<HTTPResponseStatus> {
         let channel = connected.channel, responses = connected.responses, host = self.host
         return channel.eventLoop.flatSubmit {
             let promise = channel.eventLoop.makePromise(of: HTTPResponseStatus.self)
             guard responses.value.expect(promise) else { return promise.futureResult }
+            let body = makeBody(wallClockMicroseconds())
             var headers = HTTPHeaders()
             headers.add(name: "Host", value: host)
             headers.add(name: "Content-Type", value: "application/json")

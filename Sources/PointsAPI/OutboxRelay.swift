@@ -1,20 +1,39 @@
+import DequeModule
 import Logging
+import NIOConcurrencyHelpers
 import PointsLedger
 import ServiceLifecycle
 import SocketIO
 
-/// Publishes committed events in commit order through a `Broadcaster` and marks them published
-/// (the transactional outbox, SPEC section 5).
+/// Publishes committed events through a `Broadcaster`, in commit order, and marks them
+/// published (the transactional outbox, SPEC section 5).
 ///
-/// A `Service`: woken after each commit and every second; while publishing fails it backs off
-/// (at most 2 s between tries) and keeps the rest waiting, so order holds and nothing is lost.
-/// Rows left unpublished by a crash are published after the restart.
+/// Two ways in, one way out:
+/// - **Handed over at commit.** The ledger gives the relay each transaction's events as it
+///   commits (`Ledger.commits`); they are published at once, with no read of the outbox. This is
+///   the path from a POST to the screen.
+/// - **Read from the outbox.** At start (rows a crash left unpublished) and every second (rows
+///   of another writer on the same database, and anything a failure left behind).
+///
+/// Marking rows published is off that path: a marker task gathers the published `seq`s and
+/// marks them in batches (with SQLite inside the next group commit). A row stays in the outbox
+/// until it is marked, so a crash between publish and mark publishes it again after the
+/// restart: at least once, with Herald's recovery log dropping the repeat by `eventId`.
+/// Within one process the relay remembers what it published and never sends a row twice.
+///
+/// A `Service`: while publishing fails it backs off (at most 2 s between tries) and keeps the
+/// rest waiting, so order holds and nothing is lost.
 public final class OutboxRelay: Service {
     private let ledger: any Ledger
     private let broadcaster: any Broadcaster
     private let logger: Logger
     private let doorbell: AsyncStream<Void>
     private let ring: AsyncStream<Void>.Continuation
+    private let marker: Marker
+    /// Events handed over at commit, not yet published.
+    private let handed = NIOLockedValueBox(Deque<OutboxEvent>())
+    /// What this relay published lately, so neither way in sends a row twice.
+    private let published: NIOLockedValueBox<PublishedWindow>
     static let batchSize = 500
 
     public init(ledger: any Ledger, broadcaster: any Broadcaster, logger: Logger) {
@@ -22,41 +41,63 @@ public final class OutboxRelay: Service {
         self.broadcaster = broadcaster
         self.logger = logger
         (doorbell, ring) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+        published = NIOLockedValueBox(PublishedWindow())
+        marker = Marker(ledger: ledger, published: published, logger: logger)
+        // Weak: the ledger outlives no relay in a node, but a test may drop one and keep the other.
+        ledger.commits.listen { [weak self] events in self?.handOver(events) }
     }
 
-    /// Tells the relay there is something new; cheap, never blocks.
+    /// Events that just committed, in commit order; cheap, never blocks.
+    func handOver(_ events: [OutboxEvent]) {
+        handed.withLockedValue { $0.append(contentsOf: events) }
+        ring.yield()
+    }
+
+    /// Tells the relay to look at the outbox soon (rows another process committed).
     public func wake() {
         ring.yield()
     }
 
     public func run() async throws {
-        // The doorbell also rings every second, so rows committed by another process (or left
-        // by a crash) go out without a commit here.
+        // The doorbell also rings every second, so the outbox is read for rows that were not
+        // handed over (another process, a crash, a failure).
         let ticker = Task { [ring] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(1))
                 ring.yield()
             }
         }
-        defer { ticker.cancel() }
+        let marking = Task { [marker] in await marker.run() }
+        defer {
+            ticker.cancel()
+            marking.cancel()
+        }
         var wakes = doorbell.makeAsyncIterator()
         var failing = false
         var backoff = Duration.milliseconds(100)
+        // The outbox is read first: what a crash left comes before what commits now.
+        var lastRead: ContinuousClock.Instant?
         await withGracefulShutdownHandler {
             while !Task.isShuttingDownGracefully && !Task.isCancelled {
                 do {
-                    let published = try await publishPending()
+                    var busy = false
+                    if lastRead.map({ ContinuousClock.now - $0 >= .seconds(1) }) ?? true {
+                        busy = try await publishFromOutbox() == Self.batchSize
+                        lastRead = .now
+                    }
+                    busy = try await publishHandedOver() == Self.batchSize || busy
                     if failing {
                         logger.info("[Outbox] Publishing again")
                         failing = false
                     }
                     backoff = .milliseconds(100)
-                    if published < Self.batchSize { _ = await wakes.next() }
+                    if !busy { _ = await wakes.next() }
                 } catch {
                     if !failing {
                         logger.warning("[Outbox] Publishing failed, retrying with backoff: \(error)")
                         failing = true
                     }
+                    lastRead = nil
                     try? await Task.sleep(for: backoff)
                     backoff = min(backoff * 2, .seconds(2))
                 }
@@ -64,29 +105,171 @@ public final class OutboxRelay: Service {
         } onGracefulShutdown: { [ring] in
             ring.yield()
         }
-        // One last pass, so what was committed before the shutdown goes out.
-        _ = try? await publishPending()
+        // One last pass, so what was committed before the shutdown goes out and is marked.
+        _ = try? await publishHandedOver()
+        _ = try? await publishFromOutbox()
+        await marker.flush()
     }
 
-    /// Publishes one batch in commit order; returns how many events went out.
+    /// Publishes one batch read from the outbox and marks it; returns how many rows were read
+    /// (the relay's own published rows, not yet marked, count but are not sent again).
     @discardableResult
     public func publishPending() async throws -> Int {
+        let read = try await publishFromOutbox()
+        await marker.flush()
+        return read
+    }
+
+    private func publishFromOutbox() async throws -> Int {
         let events = try await ledger.pendingEvents(limit: Self.batchSize)
-        guard let last = events.last?.seq else { return 0 }
-        let batch = events.map { event in
+        do {
+            try await publish(events)
+        } catch let failure as UnpublishedEvents {
+            // They are still in the outbox: the next read finds them.
+            throw failure.underlying
+        }
+        return events.count
+    }
+
+    private func publishHandedOver() async throws -> Int {
+        let events = handed.withLockedValue { handed in
+            let batch = Array(handed.prefix(Self.batchSize))
+            handed.removeFirst(batch.count)
+            return batch
+        }
+        do {
+            try await publish(events)
+        } catch let failure as UnpublishedEvents {
+            // Back to the front, so they go first and in order once publishing works again.
+            handed.withLockedValue { $0.insert(contentsOf: failure.events, at: 0) }
+            throw failure.underlying
+        }
+        return events.count
+    }
+
+    /// Broadcasts the events this relay has not published yet, in the order given.
+    private func publish(_ events: [OutboxEvent]) async throws {
+        let fresh = published.withLockedValue { window in events.filter { !window.contains($0.seq) } }
+        guard !fresh.isEmpty else { return }
+        let batch = fresh.map { event in
             Broadcast(
                 .event(event.event, [JSONValue(parsing: event.payload) ?? .null]),
                 options: BroadcastOptions(rooms: Set(event.rooms)), eventId: event.eventId
             )
         }
+        var sent = fresh.count
+        var failure: (any Error)?
         do {
             try await broadcaster.broadcast(batch)
         } catch let error as BatchBroadcastError {
             // Keep what did go out, then let the caller back off.
-            if error.handedOn > 0 { try await ledger.markPublished(upTo: events[error.handedOn - 1].seq) }
-            throw error.underlying
+            sent = error.handedOn
+            failure = error.underlying
+        } catch {
+            sent = 0
+            failure = error
         }
-        try await ledger.markPublished(upTo: last)
-        return events.count
+        let seqs = fresh.prefix(sent).map(\.seq)
+        published.withLockedValue { window in seqs.forEach { window.insert($0) } }
+        if !seqs.isEmpty { marker.wake() }
+        if let failure { throw UnpublishedEvents(events: Array(fresh.dropFirst(sent)), underlying: failure) }
+    }
+}
+
+/// The events of a batch that did not go out, and why.
+private struct UnpublishedEvents: Error {
+    let events: [OutboxEvent]
+    let underlying: any Error
+}
+
+/// The `seq`s a relay published: the most recent `capacity` of them, and every one whose
+/// mark has not committed yet.
+///
+/// A row published from a hand-over may still be read from the outbox until its mark commits,
+/// and a row read from the outbox may still be handed over (its commit raced the read); both are
+/// recognized here. The window is far longer than either race (seconds at 10,000 events a
+/// second), and a row waiting for its mark is remembered however long the database refuses.
+struct PublishedWindow {
+    static let capacity = 65_536
+    private var order = Deque<Int64>()
+    private var recent = Set<Int64>()
+    private var unmarked = Set<Int64>()
+    /// Published, to be marked: in the order they went out.
+    private(set) var toMark: [Int64] = []
+
+    func contains(_ seq: Int64) -> Bool { recent.contains(seq) || unmarked.contains(seq) }
+
+    mutating func insert(_ seq: Int64) {
+        guard recent.insert(seq).inserted else { return }
+        unmarked.insert(seq)
+        toMark.append(seq)
+        order.append(seq)
+        if order.count > Self.capacity, let oldest = order.popFirst() { recent.remove(oldest) }
+    }
+
+    /// The seqs to mark now; give them back with `marked` or `notMarked`.
+    mutating func takeToMark() -> [Int64] {
+        defer { toMark.removeAll() }
+        return toMark
+    }
+
+    mutating func marked(_ seqs: [Int64]) { unmarked.subtract(seqs) }
+
+    mutating func notMarked(_ seqs: [Int64]) { toMark.insert(contentsOf: seqs, at: 0) }
+}
+
+/// Marks published rows in the ledger in batches, off the publishing path; retries with
+/// backoff while the database refuses.
+final class Marker: Sendable {
+    private let ledger: any Ledger
+    private let logger: Logger
+    private let published: NIOLockedValueBox<PublishedWindow>
+    private let doorbell: AsyncStream<Void>
+    private let ring: AsyncStream<Void>.Continuation
+
+    init(ledger: any Ledger, published: NIOLockedValueBox<PublishedWindow>, logger: Logger) {
+        self.ledger = ledger
+        self.published = published
+        self.logger = logger
+        (doorbell, ring) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// There is something new to mark.
+    func wake() {
+        ring.yield()
+    }
+
+    func run() async {
+        var wakes = doorbell.makeAsyncIterator()
+        var backoff = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            if await markOnce() {
+                backoff = .milliseconds(100)
+                _ = await wakes.next()
+            } else {
+                try? await Task.sleep(for: backoff)
+                backoff = min(backoff * 2, .seconds(2))
+            }
+        }
+    }
+
+    /// Marks everything published so far (a few tries).
+    func flush() async {
+        for _ in 0..<3 where await !markOnce() {}
+    }
+
+    /// Marks what is waiting; false when the ledger refused (the seqs stay waiting).
+    private func markOnce() async -> Bool {
+        let seqs = published.withLockedValue { $0.takeToMark() }
+        guard !seqs.isEmpty else { return true }
+        do {
+            try await ledger.markPublished(seqs)
+            published.withLockedValue { $0.marked(seqs) }
+            return true
+        } catch {
+            logger.warning("[Outbox] Marking \(seqs.count) events published failed, retrying: \(error)")
+            published.withLockedValue { $0.notMarked(seqs) }
+            return false
+        }
     }
 }

@@ -26,12 +26,11 @@ public struct PointsEndpoint: HTTPEndpoint {
         ledger: any Ledger,
         authority: TokenAuthority,
         presence: any Adapter,
-        onCommit: @escaping @Sendable () -> Void,
         logger: Logger
     ) {
         let router = Router(context: BasicRequestContext.self)
         router.middlewares.add(APIErrorMiddleware())
-        PointsRoutes(ledger: ledger, authority: authority, presence: presence, onCommit: onCommit, openAPI: OpenAPIDocument.yaml)
+        PointsRoutes(ledger: ledger, authority: authority, presence: presence, openAPI: OpenAPIDocument.yaml)
             .register(on: router)
         self.responder = router.buildResponder()
         self.logger = logger

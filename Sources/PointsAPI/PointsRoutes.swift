@@ -11,8 +11,6 @@ struct PointsRoutes: Sendable {
     let ledger: any Ledger
     let authority: TokenAuthority
     let presence: any Adapter
-    /// Called after each committed write (wakes the outbox relay).
-    let onCommit: @Sendable () -> Void
     let openAPI: ByteBuffer
 
     func register(on router: Router<BasicRequestContext>) {
@@ -129,7 +127,6 @@ struct PointsRoutes: Sendable {
     ) async throws -> Response {
         let key = try idempotencyKey(request, caller, body)
         let reply = try await ledger.apply(write, idempotency: key, render: render)
-        if case .fresh = reply { onCommit() }
         return json(reply.response.status, reply.response.body)
     }
 

@@ -8,25 +8,37 @@ import NIOConcurrencyHelpers
 /// that request alone. Batching the requests that queued up meanwhile pays them once per batch
 /// while every request keeps its own outcome: a refusal rolls back its savepoint only, and a
 /// failed commit fails every request of the batch (none of them happened).
+///
+/// Once a batch commits, the outbox events its writes made go to `commits` in commit order,
+/// before any of its callers resume, so the relay can publish them while the answers go out.
 final class GroupCommit: Sendable {
-    typealias Work = @Sendable (Database) throws -> LedgerReply
+    /// What one write did: its reply (nil for housekeeping such as marking events published)
+    /// and the outbox event it wrote, if any.
+    struct Done: Sendable {
+        var reply: LedgerReply?
+        var event: OutboxEvent?
+    }
+
+    typealias Work = @Sendable (Database) throws -> Done
 
     private struct Job: Sendable {
         let work: Work
-        let continuation: CheckedContinuation<LedgerReply, any Error>
+        let continuation: CheckedContinuation<Done, any Error>
     }
 
     private let pool: DatabasePool
+    private let commits: CommitFeed
     private let state = NIOLockedValueBox<(queue: [Job], draining: Bool)>(([], false))
     /// The most requests one transaction takes, so a burst does not make one huge commit.
     static let maxBatch = 128
 
-    init(pool: DatabasePool) {
+    init(pool: DatabasePool, commits: CommitFeed) {
         self.pool = pool
+        self.commits = commits
     }
 
     /// Runs `work` in the next transaction and returns its outcome once that transaction committed.
-    func submit(_ work: @escaping Work) async throws -> LedgerReply {
+    func submit(_ work: @escaping Work) async throws -> Done {
         try await withCheckedThrowingContinuation { continuation in
             let start = state.withLockedValue { state -> Bool in
                 state.queue.append(Job(work: work, continuation: continuation))
@@ -49,21 +61,22 @@ final class GroupCommit: Sendable {
             guard !jobs.isEmpty else { return }
             let works = jobs.map(\.work)
             do {
-                let results = try await pool.write { db -> [Result<LedgerReply, any Error>] in
+                let results = try await pool.write { db -> [Result<Done, any Error>] in
                     works.map { work in
                         do {
-                            var reply: LedgerReply?
+                            var done: Done?
                             try db.inSavepoint {
-                                reply = try work(db)
+                                done = try work(db)
                                 return .commit
                             }
-                            guard let reply else { return .failure(LedgerError.notFound) }
-                            return .success(reply)
+                            guard let done else { return .failure(LedgerError.notFound) }
+                            return .success(done)
                         } catch {
                             return .failure(error)
                         }
                     }
                 }
+                commits.committed(results.compactMap { try? $0.get().event })
                 for (job, result) in zip(jobs, results) { job.continuation.resume(with: result) }
             } catch {
                 for job in jobs { job.continuation.resume(throwing: error) }

@@ -1,3 +1,4 @@
+import NIOConcurrencyHelpers
 import SocketIO
 
 #if canImport(FoundationEssentials)
@@ -146,6 +147,42 @@ public struct OutboxEvent: Sendable, Equatable {
     public var rooms: [String]
     /// The event's payload as JSON text, `eventId` included.
     public var payload: String
+}
+
+/// Sorted `seq`s as the fewest closed ranges, so that marking a batch published is one
+/// statement per run of consecutive events (one, when a single writer commits them all).
+struct PublishedRanges: Sequence, Sendable {
+    private let ranges: [ClosedRange<Int64>]
+
+    init(_ seqs: [Int64]) {
+        var ranges: [ClosedRange<Int64>] = []
+        for seq in seqs.sorted() {
+            if let last = ranges.last, seq <= last.upperBound || seq == last.upperBound &+ 1 {
+                ranges[ranges.count - 1] = last.lowerBound...Swift.max(last.upperBound, seq)
+            } else {
+                ranges.append(seq...seq)
+            }
+        }
+        self.ranges = ranges
+    }
+
+    func makeIterator() -> IndexingIterator<[ClosedRange<Int64>]> { ranges.makeIterator() }
+}
+
+/// Idempotency keys live a day (SPEC 5.1); sweeping the expired ones once a minute, with the
+/// relay's marks, keeps the table small without a statement on every batch.
+final class IdempotencySweep: Sendable {
+    private let last = NIOLockedValueBox<Int64>(0)
+
+    /// The `created_at` bound to delete up to, when a sweep is due now; nil otherwise.
+    func due() -> Int64? {
+        let now = epochMilliseconds()
+        return last.withLockedValue { last in
+            guard now - last >= 60_000 else { return nil }
+            last = now
+            return now - IdempotencyKey.lifetimeMilliseconds
+        }
+    }
 }
 
 /// Milliseconds since the epoch, the unit of every `timestamp` (SPEC section 4).

@@ -4,8 +4,16 @@ import SocketIO
 struct OutboxRow {
     var eventId: String
     var event: String
-    var rooms: String
+    var roomList: [String]
     var payload: String
+
+    /// The `rooms` column: a JSON array of strings.
+    var rooms: String { OutboxPayloads.encodeRooms(roomList) }
+
+    /// The event as the relay gets it, once the row has its `seq`.
+    func event(seq: Int64) -> OutboxEvent {
+        OutboxEvent(seq: seq, eventId: eventId, event: event, rooms: roomList, payload: payload)
+    }
 }
 
 /// The events a ledger outcome publishes (SPEC section 4), rendered once at commit time.
@@ -16,7 +24,7 @@ enum OutboxPayloads {
         guard let (event, rooms, payload) = event(for: outcome, eventId: eventId, restaurantName: restaurantName) else {
             return nil
         }
-        return OutboxRow(eventId: eventId, event: event, rooms: encodeRooms(rooms), payload: payload.jsonString)
+        return OutboxRow(eventId: eventId, event: event, roomList: rooms, payload: payload.jsonString)
     }
 
     /// The event name, target rooms and payload of `outcome`, or nil when it publishes nothing.

@@ -11,6 +11,8 @@ public final class PostgresLedger: Ledger {
     private let client: PostgresClient
     private let runner: Task<Void, Never>
     private let logger: Logger
+    public let commits = CommitFeed()
+    private let sweep = IdempotencySweep()
 
     private init(client: PostgresClient, logger: Logger) {
         self.client = client
@@ -113,7 +115,9 @@ public final class PostgresLedger: Ledger {
         render: @escaping @Sendable (LedgerOutcome) -> StoredResponse
     ) async throws -> LedgerReply {
         do {
-            return try await transaction(write, idempotency: idempotency, render: render)
+            let (reply, event) = try await transaction(write, idempotency: idempotency, render: render)
+            if let event { commits.committed([event]) }
+            return reply
         } catch let error as PostgresTransactionError {
             // A refusal rolled the transaction back: callers see the refusal, as with SQLite.
             if let refusal = error.closureError as? LedgerError, error.rollbackError == nil { throw refusal }
@@ -125,9 +129,9 @@ public final class PostgresLedger: Ledger {
         _ write: LedgerWrite,
         idempotency: IdempotencyKey?,
         render: @escaping @Sendable (LedgerOutcome) -> StoredResponse
-    ) async throws -> LedgerReply {
+    ) async throws -> (LedgerReply, OutboxEvent?) {
         let logger = self.logger
-        return try await client.withTransaction(logger: logger) { db -> LedgerReply in
+        return try await client.withTransaction(logger: logger) { db -> (LedgerReply, OutboxEvent?) in
             let now = epochMilliseconds()
             if let idempotency {
                 // Serializes requests with the same key: the second waits, then replays.
@@ -145,7 +149,7 @@ public final class PostgresLedger: Ledger {
                 )
                 for try await (fingerprint, status, body) in rows.decode((String, Int, String).self) {
                     guard fingerprint == idempotency.fingerprint else { throw LedgerError.idempotencyKeyReused }
-                    return .replay(StoredResponse(status: status, body: body))
+                    return (.replay(StoredResponse(status: status, body: body)), nil)
                 }
             }
             let outcome = try await Self.perform(write, db: db, now: now, logger: logger)
@@ -155,14 +159,17 @@ public final class PostgresLedger: Ledger {
                     db.query("SELECT name FROM restaurants WHERE restaurant_id = \(transaction.restaurantId)", logger: logger),
                     as: String.self)
             }
+            var event: OutboxEvent?
             if let row = OutboxPayloads.row(for: outcome, restaurantName: restaurantName) {
-                try await db.query(
-                    """
-                    INSERT INTO outbox (event_id, event, rooms, payload, created_at)
-                    VALUES (\(row.eventId), \(row.event), \(row.rooms), \(row.payload), \(now))
-                    """,
-                    logger: logger
-                )
+                let seq = try await Self.first(
+                    db.query(
+                        """
+                        INSERT INTO outbox (event_id, event, rooms, payload, created_at)
+                        VALUES (\(row.eventId), \(row.event), \(row.rooms), \(row.payload), \(now)) RETURNING seq
+                        """,
+                        logger: logger),
+                    as: Int64.self)
+                event = seq.map(row.event(seq:))
             }
             let response = render(outcome)
             if let idempotency {
@@ -177,7 +184,7 @@ public final class PostgresLedger: Ledger {
                     logger: logger
                 )
             }
-            return .fresh(response, outcome)
+            return (.fresh(response, outcome), event)
         }
     }
 
@@ -341,12 +348,19 @@ public final class PostgresLedger: Ledger {
         return events
     }
 
-    public func markPublished(upTo seq: Int64) async throws {
+    public func markPublished(_ seqs: [Int64]) async throws {
         let now = epochMilliseconds()
-        try await client.query(
-            "UPDATE outbox SET published_at = \(now) WHERE seq <= \(seq) AND published_at IS NULL", logger: logger)
-        try await client.query(
-            "DELETE FROM idempotency WHERE created_at <= \(now - IdempotencyKey.lifetimeMilliseconds)", logger: logger)
+        for range in PublishedRanges(seqs) {
+            try await client.query(
+                """
+                UPDATE outbox SET published_at = \(now)
+                WHERE seq BETWEEN \(range.lowerBound) AND \(range.upperBound) AND published_at IS NULL
+                """,
+                logger: logger)
+        }
+        if let sweepBefore = sweep.due() {
+            try await client.query("DELETE FROM idempotency WHERE created_at <= \(sweepBefore)", logger: logger)
+        }
     }
 }
 

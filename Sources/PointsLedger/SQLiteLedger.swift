@@ -11,6 +11,8 @@ import GRDB
 public final class SQLiteLedger: Ledger {
     private let pool: DatabasePool
     private let writes: GroupCommit
+    public let commits = CommitFeed()
+    private let sweep = IdempotencySweep()
 
     /// Opens (creating if needed) the database at `path` and brings its schema up to date.
     public init(path: String) throws {
@@ -20,7 +22,7 @@ public final class SQLiteLedger: Ledger {
         }
         pool = try DatabasePool(path: path, configuration: configuration)
         try Self.migrator.migrate(pool)
-        writes = GroupCommit(pool: pool)
+        writes = GroupCommit(pool: pool, commits: commits)
     }
 
     static var migrator: DatabaseMigrator {
@@ -96,18 +98,20 @@ public final class SQLiteLedger: Ledger {
         idempotency: IdempotencyKey?,
         render: @escaping @Sendable (LedgerOutcome) -> StoredResponse
     ) async throws -> LedgerReply {
-        try await writes.submit { db in
+        let done = try await writes.submit { db in
             let now = epochMilliseconds()
             if let idempotency, let stored = try Self.storedResponse(db, idempotency, now: now) {
-                return .replay(stored)
+                return GroupCommit.Done(reply: .replay(stored))
             }
             let outcome = try Self.perform(write, db: db, now: now)
             let restaurantName = try Self.restaurantName(db, outcome)
+            var event: OutboxEvent?
             if let row = OutboxPayloads.row(for: outcome, restaurantName: restaurantName) {
                 try db.run(
                     "INSERT INTO outbox (event_id, event, rooms, payload, created_at) VALUES (?, ?, ?, ?, ?)",
                     [row.eventId, row.event, row.rooms, row.payload, now]
                 )
+                event = row.event(seq: db.lastInsertedRowID)
             }
             let response = render(outcome)
             if let idempotency {
@@ -120,8 +124,10 @@ public final class SQLiteLedger: Ledger {
                     [idempotency.scope, idempotency.key, idempotency.fingerprint, response.status, response.body, now]
                 )
             }
-            return .fresh(response, outcome)
+            return GroupCommit.Done(reply: .fresh(response, outcome), event: event)
         }
+        guard let reply = done.reply else { throw LedgerError.notFound }
+        return reply
     }
 
     /// The answer kept for this key, if it is younger than a day; a different request under the
@@ -280,15 +286,20 @@ public final class SQLiteLedger: Ledger {
         }
     }
 
-    public func markPublished(upTo seq: Int64) async throws {
-        try await pool.write { db in
-            try db.run(
-                "UPDATE outbox SET published_at = ? WHERE seq <= ? AND published_at IS NULL", [epochMilliseconds(), seq]
-            )
-            // Idempotency keys live a day (SPEC 5.1); sweeping them here keeps the table small.
-            try db.run(
-                "DELETE FROM idempotency WHERE created_at <= ?", [epochMilliseconds() - IdempotencyKey.lifetimeMilliseconds]
-            )
+    /// Rides along in the next group commit: marking costs no transaction of its own.
+    public func markPublished(_ seqs: [Int64]) async throws {
+        let ranges = PublishedRanges(seqs)
+        let sweepBefore = sweep.due()
+        _ = try await writes.submit { db in
+            let now = epochMilliseconds()
+            for range in ranges {
+                try db.run(
+                    "UPDATE outbox SET published_at = ? WHERE seq BETWEEN ? AND ? AND published_at IS NULL",
+                    [now, range.lowerBound, range.upperBound]
+                )
+            }
+            if let sweepBefore { try db.run("DELETE FROM idempotency WHERE created_at <= ?", [sweepBefore]) }
+            return GroupCommit.Done()
         }
     }
 }

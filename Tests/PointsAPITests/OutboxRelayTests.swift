@@ -29,15 +29,40 @@ final class FlakyBroadcaster: Broadcaster {
     }
 }
 
+/// A ledger whose outbox always reads empty (everything else is `inner`'s).
+struct BlindOutbox: Ledger {
+    let inner: any Ledger
+    init(_ inner: any Ledger) { self.inner = inner }
+
+    func apply(
+        _ write: LedgerWrite, idempotency: IdempotencyKey?, render: @escaping @Sendable (LedgerOutcome) -> StoredResponse
+    ) async throws -> LedgerReply {
+        try await inner.apply(write, idempotency: idempotency, render: render)
+    }
+    func balance(guestId: String) async throws -> Int64 { try await inner.balance(guestId: guestId) }
+    func transactions(guestId: String, limit: Int, before: Int64?) async throws -> TransactionPage {
+        try await inner.transactions(guestId: guestId, limit: limit, before: before)
+    }
+    func pendingEvents(limit: Int) async throws -> [OutboxEvent] { [] }
+    func markPublished(_ seqs: [Int64]) async throws { try await inner.markPublished(seqs) }
+    var commits: CommitFeed { inner.commits }
+    func isReachable() async -> Bool { await inner.isReachable() }
+}
+
 @Suite struct OutboxRelayTests {
     func ledgerWithEvents(_ count: Int) async throws -> SQLiteLedger {
         let ledger = try SQLiteLedger(path: TestPaths.temporaryFile("relay.sqlite"))
+        try await addPoints(count, to: ledger)
+        return ledger
+    }
+
+    /// Commits `count` additions of 1, 2, ... points.
+    func addPoints(_ count: Int, to ledger: any Ledger) async throws {
         for amount in 1...count {
             _ = try await ledger.apply(
                 .addPoints(PointsChange(guestId: "g", restaurantId: "r", amount: Int64(amount), description: "")),
                 idempotency: nil, render: { _ in StoredResponse(status: 201, body: "") })
         }
-        return ledger
     }
 
     /// A failure stops the batch where it failed; the next pass resumes there, in commit order, once each.
@@ -68,5 +93,68 @@ final class FlakyBroadcaster: Broadcaster {
         running.cancel()
         #expect(broadcaster.events.count == 3)
         #expect(try await ledger.pendingEvents(limit: 10).isEmpty)
+    }
+
+    /// Waits (at most 10 s) until `condition` holds.
+    func eventually(_ condition: () async throws -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if try await condition() { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+    }
+
+    /// Events handed over at commit go out in commit order, each once, and are marked published
+    /// afterwards; the relay's next reads of the outbox (one a second) send none of them again.
+    @Test func handedOverEventsGoOutOnceAndAreMarked() async throws {
+        let ledger = try SQLiteLedger(path: TestPaths.temporaryFile("relay.sqlite"))
+        let broadcaster = FlakyBroadcaster(failures: 0)
+        // The relay never sees a row in the outbox: what it sends, it was handed.
+        let relay = OutboxRelay(ledger: BlindOutbox(ledger), broadcaster: broadcaster, logger: Logger(label: "test"))
+        let running = Task { try await relay.run() }
+        defer { running.cancel() }
+        try await addPoints(20, to: ledger)
+        try await eventually { try await ledger.pendingEvents(limit: 50).isEmpty && broadcaster.events.count == 20 }
+        try await Task.sleep(for: .milliseconds(1200))
+        #expect(broadcaster.events == (1...20).map { "points_added:number(\(Double($0)))" })
+        #expect(try await ledger.pendingEvents(limit: 50).isEmpty)
+    }
+
+    /// A row both handed over and read from the outbox (its commit raced the read) goes out once.
+    @Test func aRowSeenBothWaysGoesOutOnce() async throws {
+        let ledger = try await ledgerWithEvents(3)
+        let broadcaster = FlakyBroadcaster(failures: 0)
+        let relay = OutboxRelay(ledger: ledger, broadcaster: broadcaster, logger: Logger(label: "test"))
+        let pending = try await ledger.pendingEvents(limit: 10)
+        #expect(try await relay.publishPending() == 3)
+        relay.handOver(pending)
+        let running = Task { try await relay.run() }
+        defer { running.cancel() }
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(broadcaster.events == (1...3).map { "points_added:number(\(Double($0)))" })
+    }
+
+    /// A failing broadcaster holds handed-over events back; once it answers they go out in
+    /// commit order, once each.
+    @Test func handedOverEventsSurviveFailures() async throws {
+        let ledger = try SQLiteLedger(path: TestPaths.temporaryFile("relay.sqlite"))
+        let broadcaster = FlakyBroadcaster(failures: 2)
+        let relay = OutboxRelay(ledger: ledger, broadcaster: broadcaster, logger: Logger(label: "test"))
+        let running = Task { try await relay.run() }
+        defer { running.cancel() }
+        try await addPoints(5, to: ledger)
+        try await eventually { try await ledger.pendingEvents(limit: 10).isEmpty && broadcaster.events.count >= 5 }
+        #expect(broadcaster.events == (1...5).map { "points_added:number(\(Double($0)))" })
+    }
+
+    @Test func theWindowRemembersWhatWentOut() {
+        #expect(PublishedWindow.capacity > 10_000)
+        var window = PublishedWindow()
+        for seq in [3, 1, 2] as [Int64] { window.insert(seq) }
+        #expect(window.contains(2) && !window.contains(4))
+        let taken = window.takeToMark()
+        #expect(taken == [3, 1, 2])
+        window.marked(taken)
+        #expect(window.contains(1))
     }
 }

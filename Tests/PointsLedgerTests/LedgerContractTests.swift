@@ -166,9 +166,39 @@ func change(_ guest: String, _ amount: Int64, restaurant: String = "r1") -> Poin
             #expect(pending.map(\.event) == ["points_added", "points_added", "points_added", "system_alert"])
             #expect(pending.map(\.seq) == pending.map(\.seq).sorted())
             #expect(Set(pending.map(\.eventId)).count == 4)
-            try await ledger.markPublished(upTo: pending[1].seq)
+            try await ledger.markPublished([pending[1].seq, pending[0].seq])
             #expect(try await ledger.pendingEvents(limit: 10).map(\.seq) == pending.dropFirst(2).map(\.seq))
             #expect(await ledger.isReachable())
         }
     }
+
+    /// Each commit hands its outbox events over, in commit order and with the `seq` the outbox
+    /// gave them; a refused write hands over nothing.
+    @Test(arguments: Backend.allCases)
+    func commitsHandOverTheirEvents(_ backend: Backend) async throws {
+        try await backend.withLedger { ledger in
+            let heard = Heard()
+            ledger.commits.listen { heard.append($0) }
+            for amount in 1...3 { _ = try await ledger.apply(.addPoints(change("g", Int64(amount))), idempotency: nil, render: render) }
+            await #expect(throws: LedgerError.self) {
+                try await ledger.apply(.redeemPoints(change("g", 1_000)), idempotency: nil, render: render)
+            }
+            _ = try await ledger.apply(.nameRestaurant(restaurantId: "r", name: "R"), idempotency: nil, render: render)
+            let pending = try await ledger.pendingEvents(limit: 10)
+            #expect(heard.events == pending)
+            #expect(heard.events.count == 3)
+            try await ledger.markPublished(heard.events.map(\.seq))
+            #expect(try await ledger.pendingEvents(limit: 10).isEmpty)
+        }
+    }
+}
+
+/// What a commit feed heard, from whichever thread the ledger calls it on.
+final class Heard: @unchecked Sendable {
+    private let lock = NSLock()
+    private var heard: [OutboxEvent] = []
+
+    var events: [OutboxEvent] { lock.withLock { heard } }
+
+    func append(_ events: [OutboxEvent]) { lock.withLock { heard.append(contentsOf: events) } }
 }
