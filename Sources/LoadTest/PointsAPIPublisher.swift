@@ -13,7 +13,10 @@ import NIOPosix
 /// A few keep-alive HTTP/1.1 connections carry the requests (NIO's HTTP codec; the load
 /// generator needs no more of a client than that).
 enum PointsAPIPublisher {
-    static let connections = 8
+    /// A server answers one request of a connection at a time (pipelined ones wait), so a request
+    /// held up by a commit holds up its connection's next: enough connections that the API's
+    /// group commit, not this client, sets the pace.
+    static let connections = 64
     static let requestsInFlight = 256
 
     /// Posts every event; returns when the first went out (µs since the epoch) and how many the

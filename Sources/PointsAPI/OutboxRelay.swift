@@ -227,6 +227,8 @@ final class Marker: Sendable {
     private let doorbell: AsyncStream<Void>
     private let ring: AsyncStream<Void>.Continuation
 
+    static let gathering = Duration.milliseconds(50)
+
     init(ledger: any Ledger, published: NIOLockedValueBox<PublishedWindow>, logger: Logger) {
         self.ledger = ledger
         self.published = published
@@ -246,6 +248,8 @@ final class Marker: Sendable {
             if await markOnce() {
                 backoff = .milliseconds(100)
                 _ = await wakes.next()
+                // Gather a few: at a trickle of events each mark would be a transaction.
+                try? await Task.sleep(for: Self.gathering)
             } else {
                 try? await Task.sleep(for: backoff)
                 backoff = min(backoff * 2, .seconds(2))

@@ -29,6 +29,8 @@ final class GroupCommit: Sendable {
     private let pool: DatabasePool
     private let commits: CommitFeed
     private let state = NIOLockedValueBox<(queue: [Job], draining: Bool)>(([], false))
+    /// Whether a transaction committed since the checkpointer last looked.
+    private let dirty = NIOLockedValueBox(false)
     /// The most requests one transaction takes, so a burst does not make one huge commit.
     static let maxBatch = 128
 
@@ -47,6 +49,14 @@ final class GroupCommit: Sendable {
                 return true
             }
             if start { Task { await drain() } }
+        }
+    }
+
+    /// True once after any commit: there is WAL to checkpoint.
+    func takeDirty() -> Bool {
+        dirty.withLockedValue { dirty in
+            defer { dirty = false }
+            return dirty
         }
     }
 
@@ -76,6 +86,7 @@ final class GroupCommit: Sendable {
                         }
                     }
                 }
+                dirty.withLockedValue { $0 = true }
                 commits.committed(results.compactMap { try? $0.get().event })
                 for (job, result) in zip(jobs, results) { job.continuation.resume(with: result) }
             } catch {
