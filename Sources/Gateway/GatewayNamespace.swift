@@ -1,6 +1,7 @@
 import EngineIO
 import HeraldAuth
 import Logging
+import Notifications
 import SocketIO
 
 /// Herald's default namespace: JWT auth on CONNECT, then a `GatewaySocket` per socket.

@@ -1,9 +1,10 @@
 import EngineIO
-import HTTPServer
 import HeraldAuth
+import HTTPServer
 import Logging
 import NIOCore
 import NIOHTTP1
+import Notifications
 import Prometheus
 import SocketIO
 

@@ -2,6 +2,7 @@ import EngineIO
 import HeraldAuth
 import Logging
 import NIOCore
+import Notifications
 import SocketIO
 
 /// The product side of one socket: its rooms, its event budget and its client events (SPEC sections 3 and 4).

@@ -3,6 +3,7 @@ import HTTPServer
 import HeraldAuth
 import Logging
 import NIOCore
+import Notifications
 import Prometheus
 import RedisAdapter
 import RedisClient

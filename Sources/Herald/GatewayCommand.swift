@@ -1,9 +1,9 @@
 import ArgumentParser
-import Gateway
 import HeraldAuth
 import Logging
 import NIOCore
 import NIOPosix
+import Notifications
 
 /// `herald gateway`: a Socket.IO gateway node.
 struct GatewayCommand: AsyncParsableCommand {

@@ -1,9 +1,9 @@
 import ArgumentParser
-import Gateway
 import HTTPServer
 import HeraldAuth
 import Logging
 import NIOCore
+import Notifications
 import NIOPosix
 import PointsAPI
 import PointsLedger

@@ -7,6 +7,7 @@ import PointsAPI
 import PointsLedger
 import NIOCore
 import NIOPosix
+import Notifications
 
 /// `herald serve`: gateway and (with its issue) points API in one process, in-process adapter.
 struct Serve: AsyncParsableCommand {

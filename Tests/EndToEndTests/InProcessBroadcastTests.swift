@@ -8,6 +8,7 @@ import Logging
 import Prometheus
 import NIOCore
 import NIOPosix
+import Notifications
 import SocketIO
 import Testing
 

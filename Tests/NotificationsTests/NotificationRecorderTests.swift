@@ -2,7 +2,7 @@ import NIOConcurrencyHelpers
 import SocketIO
 import Testing
 
-@testable import Gateway
+@testable import Notifications
 
 /// A broadcaster that keeps what it was handed, or refuses everything.
 final class KeepingBroadcaster: Broadcaster {
@@ -12,7 +12,7 @@ final class KeepingBroadcaster: Broadcaster {
     init(refuses: Bool = false) { self.refuses = refuses }
 
     func broadcast(_ packet: SocketIOPacket, options: BroadcastOptions) async throws {
-        if refuses { throw GatewayError(.unavailable, "down") }
+        if refuses { throw CancellationError() }
         handed.withLockedValue { $0.append(packet.eventArguments.first?["eventId"]?.stringValue ?? "?") }
     }
 }

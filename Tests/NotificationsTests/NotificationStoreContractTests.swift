@@ -5,7 +5,7 @@ import RedisClient
 import SocketIO
 import Testing
 
-@testable import Gateway
+@testable import Notifications
 
 /// The implementations of the notification store seam.
 enum StoreImplementation: String, CaseIterable, Sendable, CustomTestStringConvertible {

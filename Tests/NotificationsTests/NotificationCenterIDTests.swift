@@ -2,7 +2,7 @@ import HeraldAuth
 import SocketIO
 import Testing
 
-@testable import Gateway
+@testable import Notifications
 
 /// Whose center a socket reads, and the shape of a kept notification (the stores themselves:
 /// `NotificationStoreContractTests`).
