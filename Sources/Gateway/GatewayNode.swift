@@ -25,14 +25,11 @@ public final class GatewayNode: Sendable {
         notifications: any NotificationStore,
         registry: PrometheusCollectorRegistry,
         logger: Logger,
-        recovery: (any ConnectionRecovery)? = nil,
+        recovery: GatewayRecovery = .off,
         cluster: (LocalAdapter) -> any Broadcaster = { $0 }
     ) {
         let metrics = GatewayMetrics(registry: registry)
-        // Under `serve` the memory store also gives the offsets; in a cluster the publishers do.
-        let adapter = LocalAdapter(
-            group: group, metrics: metrics.socketIO, logger: logger, recoveryLog: recovery as? MemoryRecovery
-        )
+        let adapter = LocalAdapter(group: group, metrics: metrics.socketIO, logger: logger, recoveryLog: recovery.log)
         // Changes a socket makes (the notification center's) reach the other gateways through
         // the cluster's broadcaster; under `serve` that is the local adapter itself.
         let namespace = GatewayNamespace(
@@ -42,7 +39,7 @@ public final class GatewayNode: Sendable {
             notifications: notifications,
             logger: logger
         )
-        let socketIO = SocketIOServer(namespace: namespace, adapter: adapter, metrics: metrics.socketIO, recovery: recovery)
+        let socketIO = SocketIOServer(namespace: namespace, adapter: adapter, metrics: metrics.socketIO, recovery: recovery.store)
         self.nodeId = nodeId
         self.adapter = adapter
         self.metrics = metrics
@@ -60,5 +57,28 @@ public final class GatewayNode: Sendable {
         await adapter.closeAllSessions()
         // Gives the close frames a moment to leave before the event loops stop.
         try? await Task.sleep(for: .milliseconds(200))
+    }
+}
+
+/// Where a gateway keeps recoverable sessions and events (SPEC 4.1), and who gives the offsets.
+public enum GatewayRecovery: Sendable {
+    case off
+    /// `serve`: sessions and room logs in this process, which also gives every offset.
+    case inMemory(MemoryRecovery)
+    /// A cluster: sessions and logs in a store the nodes share; the publishers (the relay's
+    /// emitter, the cluster adapter) give the offsets.
+    case shared(any ConnectionRecovery)
+
+    var store: (any ConnectionRecovery)? {
+        switch self {
+        case .off: nil
+        case .inMemory(let memory): memory
+        case .shared(let store): store
+        }
+    }
+
+    /// The log that gives offsets as this node broadcasts, when it is the one that does.
+    var log: MemoryRecovery? {
+        if case .inMemory(let memory) = self { memory } else { nil }
     }
 }

@@ -35,15 +35,16 @@ struct GatewayAssembly {
         let notificationsClient = redis.map { RedisClient(url: $0, group: group, logger: logger, name: "notifications") }
         let notifications: any NotificationStore = notificationsClient.map(RedisNotificationStore.init) ?? embedded
         // Connection state recovery (SPEC 4.1): in Redis in a cluster, in memory under `serve`.
-        var recovery: (any ConnectionRecovery)?
+        var recovery = GatewayRecovery.off
         var redisRecovery: RedisRecovery?
         if let limits = try options.resolvedRecoveryLimits() {
             if let redis {
                 let client = RedisClient(url: redis, group: group, logger: logger, name: "recovery")
-                redisRecovery = RedisRecovery(client: client, limits: limits)
-                recovery = redisRecovery
+                let shared = RedisRecovery(client: client, limits: limits)
+                redisRecovery = shared
+                recovery = .shared(shared)
             } else {
-                recovery = MemoryRecovery(limits: limits)
+                recovery = .inMemory(MemoryRecovery(limits: limits))
             }
         }
         self.notificationsClient = notificationsClient

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import Logging
 import NIOCore
 import RedisClient
@@ -22,9 +27,30 @@ struct IncomingBroadcasts: Sendable {
         // an offset were delivered here when they were sent; those with one are delivered now,
         // in the order of offsets that every node shares.
         // A node with recovery off delivers no offsets (its clients may not take the argument).
-        let offset = recovery == nil ? nil : broadcast.offset
-        guard broadcast.uid != uid || offset != nil else { return }
+        let offered = recovery == nil ? nil : broadcast.offset
+        guard broadcast.uid != uid || offered != nil else { return }
+        var offset = offered
+        if let given = offered, !Self.isPlausible(given, now: Self.wallClockMilliseconds()) {
+            // Offsets come from Redis' clock: one far ahead of ours did not. Taken, it would
+            // move the high-water mark (and each client's offset) past every real event to come,
+            // and recoveries would skip them; the event goes out as one that is not recoverable.
+            logger.warning("[Redis] Ignored the offset \(given) of a broadcast on \(channel): ahead of this node's clock")
+            offset = nil
+        }
         local.deliver(broadcast.packet, options: broadcast.options, offset: offset)
         if let offset { recovery?.delivered(offset) }
+    }
+
+    /// How far Redis' clock may run ahead of this node's before an offset is not believed.
+    static let clockAllowance: UInt64 = 60_000
+
+    /// Whether an offset could have come from a Redis whose clock is within `clockAllowance`
+    /// of `now` (ms since the epoch).
+    static func isPlausible(_ offset: RecoveryOffset, now: UInt64) -> Bool {
+        offset.milliseconds <= now &+ clockAllowance
+    }
+
+    static func wallClockMilliseconds() -> UInt64 {
+        UInt64(max(0, Date().timeIntervalSince1970 * 1000))
     }
 }

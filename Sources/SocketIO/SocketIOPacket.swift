@@ -109,13 +109,7 @@ public struct SocketIOPacket: Sendable, Equatable {
     /// A run of ASCII digits, at most `maxDigits` long (so it cannot overflow); nil for anything
     /// else, a sign included (`Int("+1")` would take one).
     private static func decimal(_ text: Substring, maxDigits: Int) -> Int? {
-        guard !text.isEmpty, text.utf8.count <= maxDigits else { return nil }
-        var value = 0
-        for byte in text.utf8 {
-            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
-            value = value * 10 + Int(byte - UInt8(ascii: "0"))
-        }
-        return value
+        asciiDecimal(text.utf8, maxDigits: maxDigits).map { Int($0) }
     }
 
     /// The payload shapes of the Node decoder's `isPayloadValid`.

@@ -119,6 +119,17 @@ import Testing
         #expect(decoded.offset == offset && decoded.packet == broadcast.packet)
     }
 
+    /// An offset from a clock far ahead of this node's is not taken (it would hide every real
+    /// event to come from recovery); a Redis a little ahead is.
+    @Test func offsetsFarInTheFutureAreNotBelieved() throws {
+        let now: UInt64 = 1_764_597_600_000
+        #expect(IncomingBroadcasts.isPlausible(RecoveryOffset(milliseconds: now - 5, sequence: 3), now: now))
+        #expect(IncomingBroadcasts.isPlausible(RecoveryOffset(milliseconds: now + 30_000, sequence: 0), now: now))
+        #expect(!IncomingBroadcasts.isPlausible(RecoveryOffset(milliseconds: now + 3_600_000, sequence: 0), now: now))
+        #expect(!IncomingBroadcasts.isPlausible(try #require(RecoveryOffset("9999999999999999999-1")), now: now))
+        #expect(IncomingBroadcasts.isPlausible(RecoveryOffset(milliseconds: 0, sequence: 0), now: UInt64.max))
+    }
+
     @Test(arguments: ["", "12", "-1", "1-", "a-1", "1-2-3", "１-2", "99999999999999999999-1"])
     func offsetsThatAreNotHeraldsAreNone(_ text: String) {
         #expect(RecoveryOffset(text) == nil)

@@ -21,20 +21,10 @@ public struct RecoveryOffset: Sendable, Hashable, Comparable, CustomStringConver
     public init?(_ text: some StringProtocol) {
         let utf8 = Array(text.utf8)
         guard let dash = utf8.firstIndex(of: UInt8(ascii: "-")),
-              let milliseconds = Self.number(utf8[..<dash]),
-              let sequence = Self.number(utf8[(dash + 1)...])
+              let milliseconds = asciiDecimal(utf8[..<dash], maxDigits: 19),
+              let sequence = asciiDecimal(utf8[(dash + 1)...], maxDigits: 19)
         else { return nil }
         self.init(milliseconds: milliseconds, sequence: sequence)
-    }
-
-    private static func number(_ digits: ArraySlice<UInt8>) -> UInt64? {
-        guard (1...19).contains(digits.count) else { return nil }
-        var value: UInt64 = 0
-        for byte in digits {
-            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { return nil }
-            value = value * 10 + UInt64(byte - UInt8(ascii: "0"))
-        }
-        return value
     }
 
     /// The offset after `self` at `now` (milliseconds): a new millisecond starts its count at 0;
