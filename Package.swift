@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "herald", targets: ["Herald"]),
         // For the micro-benchmarks package in benchmarks/micro, which imports these modules by path.
         .library(name: "EngineIO", targets: ["EngineIO"]),
+        .library(name: "Vocabulary", targets: ["Vocabulary"]),
         .library(name: "SocketIO", targets: ["SocketIO"]),
         .library(name: "MessagePack", targets: ["MessagePack"]),
         .library(name: "RedisClient", targets: ["RedisClient"]),
@@ -42,6 +43,9 @@ let package = Package(
     ],
     targets: [
         .target(name: "CMalloc"),
+        // The ground floor: the words every other module speaks (JSON values and their text,
+        // channel names and the rooms built from them). Depends on nothing.
+        .target(name: "Vocabulary", swiftSettings: swiftSettings),
         // hiredis from Debian's libhiredis-dev (scripts/bootstrap installs it). Not through
         // pkg-config: hiredis.pc's Cflags carry -D_FILE_OFFSET_BITS=64, which SwiftPM refuses with a
         // warning on every build; the header and library are on the default paths anyway.
@@ -65,7 +69,7 @@ let package = Package(
         ),
         .target(
             name: "RedisAdapter",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 "RedisClient", "MessagePack", "SocketIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -75,7 +79,7 @@ let package = Package(
         ),
         .target(
             name: "HTTPServer",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -100,7 +104,7 @@ let package = Package(
         ),
         .target(
             name: "SocketIO",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 "EngineIO",
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "DequeModule", package: "swift-collections"),
@@ -113,7 +117,7 @@ let package = Package(
         ),
         .target(
             name: "HeraldAuth",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
@@ -122,7 +126,7 @@ let package = Package(
         .target(
             name: "PointsLedger",
             dependencies: [
-                "SocketIO",
+                "Vocabulary",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
@@ -132,7 +136,7 @@ let package = Package(
         ),
         .target(
             name: "PointsAPI",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 "PointsLedger", "SocketIO", "HeraldAuth", "HTTPServer",
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -151,7 +155,7 @@ let package = Package(
         // changes it for its sockets; the points API's relay records into it.
         .target(
             name: "Notifications",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 "SocketIO", "HeraldAuth", "RedisClient",
                 .product(name: "NIOCore", package: "swift-nio"),
             ],
@@ -159,7 +163,7 @@ let package = Package(
         ),
         .target(
             name: "Gateway",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 "EngineIO", "SocketIO", "HeraldAuth", "HTTPServer", "RedisClient", "Notifications",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -175,7 +179,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "Herald",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 "Gateway", "EngineIO", "HeraldAuth", "HTTPServer", "PointsAPI", "PointsLedger", "CMalloc", "Notifications",
                 "RedisAdapter", "RedisClient", "SocketIO", "LoadTest",
                 .product(name: "Prometheus", package: "swift-prometheus"),
@@ -189,7 +193,7 @@ let package = Package(
         ),
         .target(
             name: "LoadTest",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 "HeraldAuth", "RedisAdapter", "RedisClient", "SocketIO",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -222,7 +226,7 @@ let package = Package(
         ),
         .testTarget(
             name: "HTTPServerTests",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 "HTTPServer",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -231,24 +235,29 @@ let package = Package(
         ),
         .testTarget(
             name: "SocketIOTests",
-            dependencies: ["SocketIO", "EngineIO", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: ["Vocabulary", "SocketIO", "EngineIO", .product(name: "NIOEmbedded", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "HeraldAuthTests",
-            dependencies: ["HeraldAuth", .product(name: "JWTKit", package: "jwt-kit")],
+            dependencies: ["Vocabulary", "HeraldAuth", .product(name: "JWTKit", package: "jwt-kit")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "VocabularyTests",
+            dependencies: ["Vocabulary"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "NotificationsTests",
-            dependencies: ["Notifications", "SocketIO", "HeraldAuth", "HeraldTesting", "RedisClient",
+            dependencies: ["Vocabulary", "Notifications", "SocketIO", "HeraldAuth", "HeraldTesting", "RedisClient",
                            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "GatewayTests",
-            dependencies: ["Gateway", "SocketIO", "HeraldAuth", "HeraldTesting", "RedisClient", .product(name: "NIOCore", package: "swift-nio"),
+            dependencies: ["Vocabulary", "Gateway", "SocketIO", "HeraldAuth", "HeraldTesting", "RedisClient", .product(name: "NIOCore", package: "swift-nio"),
                            .product(name: "NIOPosix", package: "swift-nio"), .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
@@ -267,12 +276,12 @@ let package = Package(
         ),
         .testTarget(
             name: "RedisAdapterTests",
-            dependencies: ["RedisAdapter", "MessagePack", "SocketIO", .product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Vocabulary", "RedisAdapter", "MessagePack", "SocketIO", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "AdapterContractTests",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 "SocketIO", "EngineIO", "RedisAdapter", "RedisClient", "MessagePack", "HeraldTesting",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -284,12 +293,12 @@ let package = Package(
         ),
         .testTarget(
             name: "PointsLedgerTests",
-            dependencies: ["PointsLedger", "HeraldTesting", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["Vocabulary", "PointsLedger", "HeraldTesting", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
             name: "PointsAPITests",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 "PointsAPI", "PointsLedger", "SocketIO", "HeraldTesting",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -298,7 +307,7 @@ let package = Package(
         ),
         .testTarget(
             name: "EndToEndTests",
-            dependencies: [
+            dependencies: ["Vocabulary", 
                 "HeraldTesting", "Gateway", "Notifications", "SocketIO", "HeraldAuth", "HTTPServer", "EngineIO", "PointsLedger", "LoadTest",
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -5,6 +5,7 @@ import PackageDescription
 // benchmarks/micro is. Each target is an executable whose `LLVMFuzzerTestOneInput` libFuzzer's
 // own main drives; build and run them with fuzz/run, which passes the sanitizer flags.
 let herald: [Target.Dependency] = [
+    .product(name: "Vocabulary", package: "Herald"),
     .product(name: "EngineIO", package: "Herald"),
     .product(name: "SocketIO", package: "Herald"),
     .product(name: "MessagePack", package: "Herald"),
@@ -25,7 +26,6 @@ func fuzzTarget(_ name: String, _ extra: [Target.Dependency] = [], exclude: [Str
 
 let package = Package(
     name: "HeraldFuzz",
-    platforms: [.macOS(.v14)],
     dependencies: [
         .package(name: "Herald", path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.0"),

@@ -1,4 +1,5 @@
 import SocketIO
+import Vocabulary
 
 /// A refusal of a client request, with the codes of SPEC section 3 and 4.
 public struct GatewayError: Error, Sendable, Equatable {

@@ -3,6 +3,7 @@ import HeraldAuth
 import Logging
 import Notifications
 import SocketIO
+import Vocabulary
 
 /// Herald's default namespace: JWT auth on CONNECT, then a `GatewaySocket` per socket.
 public struct GatewayNamespace: SocketIONamespace {

@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import Notifications
 import SocketIO
+import Vocabulary
 
 /// The product side of one socket: its rooms, its event budget and its client events (SPEC sections 3 and 4).
 ///

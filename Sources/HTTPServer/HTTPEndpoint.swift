@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import Vocabulary
 
 /// A part of a node's HTTP surface: `/socket.io/`, `/api/`, or the operations endpoints.
 ///
@@ -21,24 +22,7 @@ extension HTTPRequestHead {
     }
 }
 
-/// The JSON error body of SPEC section 5: `{"error": {"code", "message"}}`.
+/// The JSON error body of SPEC section 5: `{"error": {"code", "message"}}`, code first.
 public func errorBody(code: String, message: String) -> String {
-    #"{"error":{"code":"\#(jsonEscaped(code))","message":"\#(jsonEscaped(message))"}}"#
-}
-
-/// `text` as the inside of a JSON string.
-func jsonEscaped(_ text: String) -> String {
-    var out = ""
-    for scalar in text.unicodeScalars {
-        switch scalar {
-        case "\"": out += "\\\""
-        case "\\": out += "\\\\"
-        case "\n": out += "\\n"
-        case _ where scalar.value < 0x20:
-            let hex = String(scalar.value, radix: 16)
-            out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-        default: out.unicodeScalars.append(scalar)
-        }
-    }
-    return out
+    #"{"error":{"code":\#(JSONValue.string(code).jsonString),"message":\#(JSONValue.string(message).jsonString)}}"#
 }

@@ -4,6 +4,7 @@ import LoadTest
 import Logging
 import RedisClient
 import SocketIO
+import Vocabulary
 
 /// `herald loadtest`: the load generator of SPEC section 7 (loopback targets only).
 struct LoadTestCommand: AsyncParsableCommand {

@@ -6,6 +6,7 @@ import NIOPosix
 import RedisAdapter
 import RedisClient
 import SocketIO
+import Vocabulary
 
 #if canImport(Glibc)
 import Glibc
@@ -90,7 +91,7 @@ public struct LoadPlan: Sendable {
 
     /// The room event `index` goes to, given the connections that are up.
     func room(ofEvent index: Int, held: [Int]) -> String {
-        scenario == .fanout ? "restaurant:\(restaurant)" : "guest:\(prefix)-g\(held[index % held.count])"
+        (scenario == .fanout ? ChannelName.restaurant(restaurant) : .guest("\(prefix)-g\(held[index % held.count])")).description
     }
 
     /// How many deliveries the connections `mine` (a subset of `held`) should receive.

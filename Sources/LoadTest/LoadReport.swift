@@ -1,6 +1,7 @@
 import Foundation
 import Histogram
 import SocketIO
+import Vocabulary
 
 /// The result of a run: SPEC section 7's JSON object, and a table for people.
 public struct LoadReport: Sendable {

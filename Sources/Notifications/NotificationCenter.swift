@@ -1,5 +1,6 @@
 import HeraldAuth
 import SocketIO
+import Vocabulary
 
 /// One kept notification (SPEC section 4): `{id, event, payload, read, timestamp}`, `id` being the event's `eventId`.
 public struct StoredNotification: Sendable, Equatable {
@@ -34,20 +35,21 @@ public struct NotificationCenterID: Hashable, Sendable {
     public init(for identity: Identity) {
         switch identity.role {
         case .guest:
-            room = "guest:\(identity.userId)"
-            pushRoom = "user:\(identity.userId)"
+            room = ChannelName.guest(identity.userId).description
+            pushRoom = ChannelName.user(identity.userId).description
         case .restaurant:
-            room = "restaurant:\(identity.restaurantId ?? "")"
+            room = ChannelName.restaurant(identity.restaurantId ?? "").description
             pushRoom = room
         case .admin:
-            room = "admin"
-            pushRoom = "admin"
+            room = ChannelName.admin.description
+            pushRoom = room
         }
     }
 
-    /// The centers that keep an event sent to `room`, if any.
+    /// The centers that keep an event sent to `room`, if any: guest, restaurant and admin rooms.
     public static func keeps(room: String) -> Bool {
-        room == "admin" || room.hasPrefix("guest:") || room.hasPrefix("restaurant:")
+        guard let channel = ChannelName(room) else { return false }
+        return channel.kind != .user
     }
 }
 

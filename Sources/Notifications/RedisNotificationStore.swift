@@ -1,6 +1,7 @@
 import NIOCore
 import RedisClient
 import SocketIO
+import Vocabulary
 
 /// The notification centers of a cluster, in Redis, so every gateway sees the same state
 /// (SPEC section 4). Per center, under one hash tag so every key shares a Redis Cluster slot:

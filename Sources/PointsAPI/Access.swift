@@ -1,4 +1,5 @@
 import HeraldAuth
+import Vocabulary
 
 /// Who may call what (SPEC section 5): 403s, after the token was found valid.
 enum Access {

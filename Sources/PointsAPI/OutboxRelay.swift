@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import PointsLedger
 import ServiceLifecycle
 import SocketIO
+import Vocabulary
 
 /// Publishes committed events through a `Broadcaster`, in commit order, and marks them
 /// published (the transactional outbox, SPEC section 5).

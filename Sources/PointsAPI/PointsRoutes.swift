@@ -5,6 +5,7 @@ import HTTPTypes
 import Hummingbird
 import PointsLedger
 import SocketIO
+import Vocabulary
 
 /// The routes of SPEC section 5 under `/api/`.
 struct PointsRoutes: Sendable {

@@ -1,6 +1,7 @@
 import HeraldAuth
 import NIOCore
 import SocketIO
+import Vocabulary
 
 /// Reads a JSON request body field by field, with a 400 that names the field at fault.
 struct RequestFields {

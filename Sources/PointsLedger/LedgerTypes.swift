@@ -1,5 +1,5 @@
 import NIOConcurrencyHelpers
-import SocketIO
+import Vocabulary
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

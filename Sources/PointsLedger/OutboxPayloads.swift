@@ -1,4 +1,4 @@
-import SocketIO
+import Vocabulary
 
 /// An outbox row about to be written, as text columns.
 struct OutboxRow {
@@ -45,13 +45,13 @@ enum OutboxPayloads {
                 "eventId": .string(eventId),
             ]
             let name = transaction.type == .add ? "points_added" : "points_redeemed"
-            return (name, ["guest:\(transaction.guestId)", "restaurant:\(transaction.restaurantId)"], payload)
+            return (name, rooms(.guest(transaction.guestId), .restaurant(transaction.restaurantId)), payload)
         case .cardCreated(let cardId, let guestId, let restaurantId, let created):
             let payload: JSONValue = [
                 "cardId": .string(cardId), "guestId": .string(guestId), "restaurantId": .string(restaurantId),
                 "timestamp": .number(Double(created)), "eventId": .string(eventId),
             ]
-            return ("card_created", ["guest:\(guestId)", "restaurant:\(restaurantId)"], payload)
+            return ("card_created", rooms(.guest(guestId), .restaurant(restaurantId)), payload)
         case .guestRegistered(let guest, let created):
             guard created else { return nil }
             let payload: JSONValue = [
@@ -59,16 +59,21 @@ enum OutboxPayloads {
                 "restaurantId": .string(guest.restaurantId), "timestamp": .number(Double(guest.timestamp)),
                 "eventId": .string(eventId),
             ]
-            return ("guest_registered", ["restaurant:\(guest.restaurantId)"], payload)
+            return ("guest_registered", rooms(.restaurant(guest.restaurantId)), payload)
         case .alertRaised(let level, let message, let raised):
             let payload: JSONValue = [
                 "level": .string(level), "message": .string(message), "timestamp": .number(Double(raised)),
                 "eventId": .string(eventId),
             ]
-            return ("system_alert", ["admin"], payload)
+            return ("system_alert", rooms(.admin), payload)
         case .restaurantNamed:
             return nil
         }
+    }
+
+    /// The rooms an event goes to, spelled by `ChannelName`.
+    private static func rooms(_ channels: ChannelName...) -> [String] {
+        channels.map(\.description)
     }
 
     static func encodeRooms(_ rooms: [String]) -> String {

@@ -1,4 +1,5 @@
 import SocketIO
+import Vocabulary
 
 /// The request types of `@socket.io/redis-adapter`, with their numbers on the wire.
 public enum RequestType: Int, Sendable {

@@ -3,6 +3,7 @@ import MessagePack
 import NIOCore
 import RedisClient
 import SocketIO
+import Vocabulary
 
 /// Both ends of the request channel: answering what other nodes ask of this one, and asking them.
 final class ClusterRequests: Sendable {

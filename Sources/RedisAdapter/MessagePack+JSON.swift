@@ -1,6 +1,7 @@
 import MessagePack
 import NIOCore
 import SocketIO
+import Vocabulary
 
 extension MessagePackValue {
     /// JSON values as notepack.io writes JavaScript values: whole numbers as integers, other

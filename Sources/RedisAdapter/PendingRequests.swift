@@ -1,4 +1,5 @@
 import SocketIO
+import Vocabulary
 
 /// Requests this node sent that wait for answers from the other nodes.
 ///

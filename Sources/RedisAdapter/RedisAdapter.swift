@@ -3,6 +3,7 @@ import NIOCore
 import RedisClient
 import ServiceLifecycle
 import SocketIO
+import Vocabulary
 
 /// The `Adapter` of a gateway in a cluster, on the wire the same as the Node
 /// `@socket.io/redis-adapter`: a Node socket.io server or emitter on the same Redis interoperates.

@@ -2,6 +2,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import RedisClient
 import SocketIO
+import Vocabulary
 
 /// Connection state recovery on Redis (SPEC section 4.1): every gateway restores any session.
 ///

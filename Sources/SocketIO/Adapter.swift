@@ -1,3 +1,5 @@
+import Vocabulary
+
 /// Which sockets a broadcast or a cluster request is for: `@socket.io/redis-adapter`'s
 /// `{rooms, except, flags}`.
 public struct BroadcastOptions: Sendable, Hashable {

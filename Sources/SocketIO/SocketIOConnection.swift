@@ -1,6 +1,7 @@
 import CoreMetrics
 import EngineIO
 import NIOCore
+import Vocabulary
 
 /// The Socket.IO client of one Engine.IO session: decodes packets, runs the CONNECT handshake of
 /// the default namespace and hands events to the socket.

@@ -1,4 +1,5 @@
 import EngineIO
+import Vocabulary
 
 /// The product's hooks into the default namespace `/`.
 public protocol SocketIONamespace: Sendable {

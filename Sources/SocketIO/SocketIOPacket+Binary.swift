@@ -1,4 +1,5 @@
 import NIOCore
+import Vocabulary
 
 extension JSONValue {
     /// Where the attachment `num` of a binary packet stands in its data (socket.io-parser).

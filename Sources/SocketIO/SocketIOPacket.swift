@@ -1,4 +1,5 @@
 import NIOCore
+import Vocabulary
 
 /// One Socket.IO v5 packet (https://socket.io/docs/v4/socket-io-protocol/).
 ///

@@ -1,6 +1,7 @@
 import CoreMetrics
 import EngineIO
 import NIOCore
+import Vocabulary
 
 /// What a product layer hears from its socket; called on the socket's event loop.
 public protocol SocketDelegate: AnyObject {

@@ -1,5 +1,6 @@
 import SocketIO
 import Testing
+import Vocabulary
 
 /// The `Adapter` seam, one suite run on every implementation: every call is made on the first
 /// node and must act on the sockets of every node alike (`local` flag: on the first node only).

@@ -3,6 +3,7 @@ import NIOCore
 import RedisAdapter
 import SocketIO
 import Testing
+import Vocabulary
 
 /// Requests and broadcasts of the wrong shape, from anyone who can publish on the Redis: they
 /// must touch nothing. Node's adapter does `new Set(opts.rooms)`: absent rooms mean everyone,

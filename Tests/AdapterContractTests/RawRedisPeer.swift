@@ -7,6 +7,7 @@ import RedisAdapter
 import RedisClient
 import SocketIO
 import Testing
+import Vocabulary
 
 /// A bare Redis peer in the Node adapter's place: it publishes requests and broadcasts as bytes
 /// of its own making, and hears every response (shared and per-uid response channels).

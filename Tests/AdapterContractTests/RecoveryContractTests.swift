@@ -6,6 +6,7 @@ import RedisAdapter
 import RedisClient
 import SocketIO
 import Testing
+import Vocabulary
 
 /// The implementations of the connection recovery seam (SPEC section 4.1).
 enum RecoveryImplementation: String, CaseIterable, Sendable, CustomTestStringConvertible {

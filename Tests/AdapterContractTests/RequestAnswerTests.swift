@@ -1,6 +1,7 @@
 import RedisAdapter
 import SocketIO
 import Testing
+import Vocabulary
 
 /// How a Redis adapter node answers requests published in the Node adapter's JSON
 /// (docs/redis-protocol.md), as `@socket.io/redis-adapter` answers them.

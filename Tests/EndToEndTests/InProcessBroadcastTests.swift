@@ -11,6 +11,7 @@ import NIOPosix
 import Notifications
 import SocketIO
 import Testing
+import Vocabulary
 
 /// The broadcast engine with real clients: a `GatewayNode` runs in this process (the same
 /// type `herald serve` runs) so the test can call its adapter directly, while python-socketio

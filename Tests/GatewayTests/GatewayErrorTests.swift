@@ -1,5 +1,6 @@
 import SocketIO
 import Testing
+import Vocabulary
 
 @testable import Gateway
 

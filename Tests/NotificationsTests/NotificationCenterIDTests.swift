@@ -1,6 +1,7 @@
 import HeraldAuth
 import SocketIO
 import Testing
+import Vocabulary
 
 @testable import Notifications
 

@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import SocketIO
 import Testing
+import Vocabulary
 
 @testable import Notifications
 

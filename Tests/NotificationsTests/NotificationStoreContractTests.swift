@@ -4,6 +4,7 @@ import NIOPosix
 import RedisClient
 import SocketIO
 import Testing
+import Vocabulary
 
 @testable import Notifications
 

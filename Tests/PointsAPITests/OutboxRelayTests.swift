@@ -4,6 +4,7 @@ import NIOConcurrencyHelpers
 import PointsLedger
 import SocketIO
 import Testing
+import Vocabulary
 
 @testable import PointsAPI
 

@@ -2,6 +2,7 @@ import MessagePack
 import NIOCore
 import SocketIO
 import Testing
+import Vocabulary
 
 @testable import RedisAdapter
 

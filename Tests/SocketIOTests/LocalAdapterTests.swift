@@ -3,6 +3,7 @@ import Logging
 import NIOCore
 import NIOEmbedded
 import Testing
+import Vocabulary
 
 @testable import EngineIO
 @testable import SocketIO

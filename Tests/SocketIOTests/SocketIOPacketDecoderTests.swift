@@ -1,5 +1,6 @@
 import NIOCore
 import Testing
+import Vocabulary
 
 @testable import SocketIO
 

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Vocabulary
 
 @testable import SocketIO
 
@@ -84,35 +85,5 @@ import Testing
         #expect(JSONValue.array(["a/b", .null, true]).jsonString == #"["a/b",null,true]"#)
         #expect(JSONValue(parsing: "{\"a\":[1,\"x\",false,null]}") == ["a": [1, "x", false, .null]])
         #expect(JSONValue(parsing: "{") == nil)
-    }
-}
-
-/// The JSON reader and writer, held to Foundation's `JSONSerialization` on the same texts.
-@Suite struct JSONTextTests {
-    @Test(arguments: [
-        #"{"a":[1,-2.5,1e3,0,true,false,null,"x"]}"#, #"[]"#, #"{}"#, #" [ 1 , { "k" : "v" } ] "#,
-        #""\u00e9\ud83d\ude00\n\t\"\\\/""#, "-0", "123456789012", #"{"nested":{"deep":[[[]]]}}"#,
-    ])
-    func agreesWithFoundation(_ text: String) throws {
-        let ours = try #require(JSONValue(parsing: text))
-        let theirs = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
-        let reparsed = try JSONSerialization.jsonObject(with: Data(ours.jsonString.utf8), options: [.fragmentsAllowed])
-        #expect(NSDictionary(dictionary: ["v": theirs]) == NSDictionary(dictionary: ["v": reparsed]))
-        #expect(JSONValue(parsing: ours.jsonString) == ours)
-    }
-
-    @Test(arguments: [
-        "", " ", "{", "[1,]", "{\"a\":}", "{\"a\" 1}", "01", "1.", ".5", "-", "1e", "+1", "tru", "nul", "\"abc",
-        "\"\\x\"", "\"\\ud800\"", "[1] 2", "{'a':1}", "\"\u{01}\"", "NaN", "Infinity", "1e999",
-        String(repeating: "[", count: 200) + String(repeating: "]", count: 200),
-    ])
-    func rejects(_ text: String) {
-        #expect(JSONValue(parsing: text) == nil)
-    }
-
-    @Test func writesEscapesAndNumbers() {
-        #expect(JSONValue.string("a\"b\\c\n\u{01}é").jsonString == #""a\"b\\c\n\u0001é""#)
-        #expect(JSONValue.number(-0.5).jsonString == "-0.5")
-        #expect(JSONValue.number(1e21).jsonString == "1e+21")
     }
 }

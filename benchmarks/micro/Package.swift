@@ -5,7 +5,6 @@ import PackageDescription
 // swift-nio keeps its Benchmarks package. Run them with benchmarks/micro-benchmarks.
 let package = Package(
     name: "HeraldMicroBenchmarks",
-    platforms: [.macOS(.v14)],
     dependencies: [
         .package(name: "Herald", path: "../.."),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.0", traits: ["MallocInterposer"]),
@@ -18,6 +17,7 @@ let package = Package(
             name: "HeraldMicro",
             dependencies: [
                 .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "Vocabulary", package: "Herald"),
                 .product(name: "EngineIO", package: "Herald"),
                 .product(name: "SocketIO", package: "Herald"),
                 .product(name: "MessagePack", package: "Herald"),

@@ -1,4 +1,5 @@
 import NIOCore
+import Vocabulary
 
 /// Connection state recovery as socket.io-client 4.6+ speaks it (SPEC section 4.1): the seam
 /// between the Socket.IO layer and where sessions and the per-room event logs live (memory under

@@ -1,5 +1,6 @@
 import DequeModule
 import NIOConcurrencyHelpers
+import Vocabulary
 
 #if canImport(Glibc)
 import Glibc

@@ -10,6 +10,7 @@ import FuzzSupport
 import NIOCore
 @testable import RedisAdapter
 import SocketIO
+import Vocabulary
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzClusterRequest(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {

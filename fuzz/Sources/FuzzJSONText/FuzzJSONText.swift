@@ -6,6 +6,7 @@
 // payload: its recovery claim (`{pid, offset}`, SPEC 4.1) is read without a trap, and an offset
 // that parses prints back to text that parses to the same offset.
 import FuzzSupport
+@testable import Vocabulary
 @testable import SocketIO
 
 func depth(_ value: JSONValue) -> Int {

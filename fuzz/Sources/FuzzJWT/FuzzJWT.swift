@@ -16,6 +16,7 @@ import Dispatch
 import ExtrasBase64
 import FuzzSupport
 import JWTKit
+import Vocabulary
 
 let secret = "fuzz-secret"
 

@@ -9,6 +9,7 @@
 import FuzzSupport
 import MessagePack
 import NIOCore
+import Vocabulary
 @testable import RedisAdapter
 @testable import SocketIO
 

@@ -1,6 +1,7 @@
 import NIOCore
 import RedisAdapter
 import SocketIO
+import Vocabulary
 
 /// The payloads of one points event, as they travel between Herald's parts.
 enum Samples {

@@ -1,5 +1,6 @@
 import Benchmark
 import SocketIO
+import Vocabulary
 
 /// Socket.IO packets: the `points_added` EVENT each way (JSON through `JSONValue`).
 func socketIOBenchmarks() {

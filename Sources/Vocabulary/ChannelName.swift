@@ -1,4 +1,3 @@
-
 /// A room a client may name: `admin`, or `<kind>:<id>` (SPEC section 3).
 public struct ChannelName: Hashable, Sendable, CustomStringConvertible {
     public enum Kind: String, Sendable {
@@ -12,6 +11,11 @@ public struct ChannelName: Hashable, Sendable, CustomStringConvertible {
     public let id: String
 
     public static let admin = ChannelName(kind: nil, id: "")
+
+    /// The room builders: every room Herald addresses is spelled here, nowhere else.
+    public static func user(_ id: String) -> ChannelName { ChannelName(kind: .user, id: id) }
+    public static func guest(_ id: String) -> ChannelName { ChannelName(kind: .guest, id: id) }
+    public static func restaurant(_ id: String) -> ChannelName { ChannelName(kind: .restaurant, id: id) }
 
     public init(kind: Kind, id: String) {
         self.init(kind: Optional(kind), id: id)
@@ -55,30 +59,4 @@ public struct ChannelName: Hashable, Sendable, CustomStringConvertible {
         guard let kind else { return "admin" }
         return "\(kind.rawValue):\(id)"
     }
-}
-
-/// Who may be in which room (SPEC section 3).
-public enum RoomPolicy {
-    /// The rooms a socket joins on connect: `user:<sub>` and its role's room.
-    public static func automaticRooms(for identity: Identity) -> [ChannelName] {
-        let user = ChannelName(kind: .user, id: identity.userId)
-        switch identity.role {
-        case .guest: return [user, ChannelName(kind: .guest, id: identity.userId)]
-        case .restaurant: return [user, ChannelName(kind: .restaurant, id: identity.restaurantId ?? "")]
-        case .admin: return [user, .admin]
-        }
-    }
-
-    /// Whether `identity` may subscribe to (or unsubscribe from) `channel`: a guest only its own
-    /// guest room, a restaurant account only its own restaurant room, an admin any room.
-    public static func mayAccess(_ identity: Identity, _ channel: ChannelName) -> Bool {
-        switch identity.role {
-        case .admin: true
-        case .guest: channel == ChannelName(kind: .guest, id: identity.userId)
-        case .restaurant: channel == ChannelName(kind: .restaurant, id: identity.restaurantId ?? "")
-        }
-    }
-
-    /// Rooms a socket may hold besides its automatic ones.
-    public static let maxSubscriptions = 100
 }
