@@ -83,8 +83,12 @@ public final class OutboxRelay: Service {
                 do {
                     var busy = false
                     if lastRead.map({ ContinuousClock.now - $0 >= .seconds(1) }) ?? true {
-                        busy = try await publishFromOutbox() == Self.batchSize
-                        lastRead = .now
+                        let (read, sent) = try await publishFromOutbox()
+                        // A full batch with news in it: there may be more behind it (a backlog
+                        // after a crash), so read on at once. A full batch of rows only waiting
+                        // for their marks waits for the next second.
+                        busy = read == Self.batchSize && sent > 0
+                        if !busy { lastRead = .now }
                     }
                     busy = try await publishHandedOver() == Self.batchSize || busy
                     if failing {
@@ -108,7 +112,7 @@ public final class OutboxRelay: Service {
         }
         // One last pass, so what was committed before the shutdown goes out and is marked.
         _ = try? await publishHandedOver()
-        _ = try? await publishFromOutbox()
+        while let (read, sent) = try? await publishFromOutbox(), read == Self.batchSize, sent > 0 {}
         await marker.flush()
     }
 
@@ -116,20 +120,20 @@ public final class OutboxRelay: Service {
     /// (the relay's own published rows, not yet marked, count but are not sent again).
     @discardableResult
     public func publishPending() async throws -> Int {
-        let read = try await publishFromOutbox()
+        let (read, _) = try await publishFromOutbox()
         await marker.flush()
         return read
     }
 
-    private func publishFromOutbox() async throws -> Int {
+    /// How many rows one read of the outbox found, and how many of them went out now.
+    private func publishFromOutbox() async throws -> (read: Int, sent: Int) {
         let events = try await ledger.pendingEvents(limit: Self.batchSize)
         do {
-            try await publish(events)
+            return (events.count, try await publish(events))
         } catch let failure as UnpublishedEvents {
             // They are still in the outbox: the next read finds them.
             throw failure.underlying
         }
-        return events.count
     }
 
     private func publishHandedOver() async throws -> Int {
@@ -139,7 +143,7 @@ public final class OutboxRelay: Service {
             return batch
         }
         do {
-            try await publish(events)
+            _ = try await publish(events)
         } catch let failure as UnpublishedEvents {
             // Back to the front, so they go first and in order once publishing works again.
             handed.withLockedValue { $0.insert(contentsOf: failure.events, at: 0) }
@@ -148,10 +152,11 @@ public final class OutboxRelay: Service {
         return events.count
     }
 
-    /// Broadcasts the events this relay has not published yet, in the order given.
-    private func publish(_ events: [OutboxEvent]) async throws {
+    /// Broadcasts the events this relay has not published yet, in the order given; returns how
+    /// many that was.
+    private func publish(_ events: [OutboxEvent]) async throws -> Int {
         let fresh = published.withLockedValue { window in events.filter { !window.contains($0.seq) } }
-        guard !fresh.isEmpty else { return }
+        guard !fresh.isEmpty else { return 0 }
         let batch = fresh.map { event in
             Broadcast(
                 .event(event.event, [JSONValue(parsing: event.payload) ?? .null]),
@@ -174,6 +179,7 @@ public final class OutboxRelay: Service {
         published.withLockedValue { window in seqs.forEach { window.insert($0) } }
         if !seqs.isEmpty { marker.wake() }
         if let failure { throw UnpublishedEvents(events: Array(fresh.dropFirst(sent)), underlying: failure) }
+        return sent
     }
 }
 

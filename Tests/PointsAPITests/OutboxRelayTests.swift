@@ -158,4 +158,16 @@ struct BlindOutbox: Ledger {
         window.marked(taken)
         #expect(window.contains(1))
     }
+
+    /// A backlog of more than two batches (a relay that was down) goes out whole, in commit
+    /// order, once each.
+    @Test func aBacklogGoesOutWholeAndInOrder() async throws {
+        let ledger = try await ledgerWithEvents(1_200)
+        let broadcaster = FlakyBroadcaster(failures: 0)
+        let relay = OutboxRelay(ledger: ledger, broadcaster: broadcaster, logger: Logger(label: "test"))
+        let running = Task { try await relay.run() }
+        defer { running.cancel() }
+        try await eventually { try await ledger.pendingEvents(limit: 10).isEmpty && broadcaster.events.count >= 1_200 }
+        #expect(broadcaster.events == (1...1_200).map { "points_added:number(\(Double($0)))" })
+    }
 }
