@@ -74,13 +74,18 @@ public final class RedisAdapter: Adapter, Service {
     /// Starts the recovery high-water mark once subscribed, then saves every connected socket's
     /// session each `refreshInterval`, so sessions outlive a gateway killed with SIGKILL by at
     /// least the window, and come back after Redis lost them (a restart).
+    ///
+    /// It ends with the node's graceful shutdown: it did not (it only heard cancellation, which
+    /// a graceful shutdown never sends), and a gateway with recovery on never exited on SIGTERM.
     private func keepSessions(_ recovery: RedisRecovery) async {
-        while !Task.isCancelled {
+        func running() -> Bool { !Task.isShuttingDownGracefully && !Task.isCancelled }
+        while running() {
             if subscriber.isSubscribed, recovery.client.isConnected, (try? await recovery.catchUp()) != nil { break }
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .milliseconds(100)) }
         }
-        while !Task.isCancelled {
-            try? await Task.sleep(for: recovery.refreshInterval)
+        while running() {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: recovery.refreshInterval) }
+            guard running() else { return }
             let sessions = await local.recoverableSessions()
             for start in stride(from: 0, to: sessions.count, by: 1_000) {
                 try? await recovery.save(Array(sessions[start..<min(start + 1_000, sessions.count)]))

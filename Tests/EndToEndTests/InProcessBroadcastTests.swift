@@ -90,4 +90,19 @@ import Vocabulary
         #expect(await peer.waitForExit(timeout: .seconds(20)) == 0, "\(peer.text)")
         #expect(peer.text.contains("disconnected after"))
     }
+
+    /// The nodes of a cluster too, with connection state recovery on (the default): each exits 0
+    /// soon after SIGTERM, with Redis up and with Redis gone.
+    @Test(arguments: ["gateway", "points-api"], [true, false])
+    func clusterNodesExitOnSIGTERM(_ subcommand: String, redisUp: Bool) async throws {
+        let redis = try await RedisServer.start()
+        let ledger = subcommand == "points-api" ? ["--db", TestPaths.temporaryFile("api.sqlite")] : []
+        let node = try await HeraldNode.start(subcommand, arguments: ["--redis", redis.url] + ledger)
+        if !redisUp { await redis.stop() }
+        let started = ContinuousClock.now
+        await node.stop()
+        #expect(ContinuousClock.now - started < .seconds(8), "\(subcommand) took \(ContinuousClock.now - started)")
+        #expect(node.process.exitCode == 0, "\(node.process.text.suffix(2000))")
+        await redis.stop()
+    }
 }
