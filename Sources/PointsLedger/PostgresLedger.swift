@@ -4,9 +4,10 @@ import PostgresNIO
 
 /// The ledger on PostgreSQL through postgres-nio (docker-compose's database).
 ///
-/// Balances change with `UPDATE ... WHERE balance >= amount RETURNING`, which row locks make
-/// safe under concurrency; requests with the same `Idempotency-Key` are serialized by a
-/// transaction-scoped advisory lock on the key.
+/// Writes run `LedgerAlgorithm` through `PostgresStatements`: a write locks its guest's row
+/// (`SELECT ... FOR UPDATE`) before it reads the balance, so concurrent writes for one guest take
+/// their turns; requests with the same `Idempotency-Key` are serialized by a transaction-scoped
+/// advisory lock on the key.
 public final class PostgresLedger: Ledger {
     private let client: PostgresClient
     private let runner: Task<Void, Never>
@@ -132,184 +133,29 @@ public final class PostgresLedger: Ledger {
     ) async throws -> (LedgerReply, OutboxEvent?) {
         let logger = self.logger
         return try await client.withTransaction(logger: logger) { db -> (LedgerReply, OutboxEvent?) in
-            let now = epochMilliseconds()
-            if let idempotency {
-                // Serializes requests with the same key: the second waits, then replays.
-                try await db.query(
-                    "SELECT pg_advisory_xact_lock(hashtextextended(\(idempotency.scope + "\u{1F}" + idempotency.key), 0))",
-                    logger: logger
-                )
-                let rows = try await db.query(
-                    """
-                    SELECT fingerprint, status, body FROM idempotency
-                    WHERE scope = \(idempotency.scope) AND key = \(idempotency.key)
-                      AND created_at > \(now - IdempotencyKey.lifetimeMilliseconds)
-                    """,
-                    logger: logger
-                )
-                for try await (fingerprint, status, body) in rows.decode((String, Int, String).self) {
-                    guard fingerprint == idempotency.fingerprint else { throw LedgerError.idempotencyKeyReused }
-                    return (.replay(StoredResponse(status: status, body: body)), nil)
-                }
+            let statements = PostgresStatements(db: db, now: epochMilliseconds(), logger: logger)
+            if let idempotency, let stored = try LedgerAlgorithm.replay(await statements.stored(idempotency), for: idempotency) {
+                return (.replay(stored), nil)
             }
-            let outcome = try await Self.perform(write, db: db, now: now, logger: logger)
-            var restaurantName: String?
-            if case .points(let transaction, _) = outcome {
-                restaurantName = try await Self.first(
-                    db.query("SELECT name FROM restaurants WHERE restaurant_id = \(transaction.restaurantId)", logger: logger),
-                    as: String.self)
-            }
+            let facts = try await statements.read(LedgerAlgorithm.reads(for: write))
+            let decision = try LedgerAlgorithm.decide(write, facts: facts, idempotency: idempotency, now: statements.now, render: render)
+            for change in decision.changes { try await statements.make(change) }
             var event: OutboxEvent?
-            if let row = OutboxPayloads.row(for: outcome, restaurantName: restaurantName) {
-                let seq = try await Self.first(
-                    db.query(
-                        """
-                        INSERT INTO outbox (event_id, event, rooms, payload, created_at)
-                        VALUES (\(row.eventId), \(row.event), \(row.rooms), \(row.payload), \(now)) RETURNING seq
-                        """,
-                        logger: logger),
-                    as: Int64.self)
-                event = seq.map(row.event(seq:))
-            }
-            let response = render(outcome)
-            if let idempotency {
-                try await db.query(
-                    """
-                    INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at)
-                    VALUES (\(idempotency.scope), \(idempotency.key), \(idempotency.fingerprint), \(response.status),
-                            \(response.body), \(now))
-                    ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
-                        body = excluded.body, created_at = excluded.created_at
-                    """,
-                    logger: logger
-                )
-            }
-            return (.fresh(response, outcome), event)
+            if let row = decision.outbox { event = row.event(seq: try await statements.append(row)) }
+            return (.fresh(decision.response, decision.outcome), event)
         }
-    }
-
-    private static func perform(
-        _ write: LedgerWrite, db: PostgresConnection, now: Int64, logger: Logger
-    ) async throws -> LedgerOutcome {
-        switch write {
-        case .addPoints(let change):
-            try await ensureGuest(change.guestId, db: db, now: now, logger: logger)
-            let balance = try await first(
-                db.query(
-                    "UPDATE guests SET balance = balance + \(change.amount) WHERE guest_id = \(change.guestId) RETURNING balance",
-                    logger: logger),
-                as: Int64.self) ?? 0
-            return try await record(.add, change, balanceAfter: balance, db: db, now: now, logger: logger)
-        case .redeemPoints(let change):
-            guard let balance = try await first(
-                db.query(
-                    """
-                    UPDATE guests SET balance = balance - \(change.amount)
-                    WHERE guest_id = \(change.guestId) AND balance >= \(change.amount) RETURNING balance
-                    """,
-                    logger: logger),
-                as: Int64.self)
-            else {
-                let current = try await first(
-                    db.query("SELECT balance FROM guests WHERE guest_id = \(change.guestId)", logger: logger), as: Int64.self)
-                throw current.map { LedgerError.insufficientPoints(balance: $0) } ?? LedgerError.notFound
-            }
-            return try await record(.redeem, change, balanceAfter: balance, db: db, now: now, logger: logger)
-        case .registerGuest(let guestId, let name, let restaurantId):
-            try await ensureGuest(guestId, db: db, now: now, logger: logger)
-            if let registered = try await first(
-                db.query(
-                    """
-                    UPDATE guest_registrations SET name = \(name)
-                    WHERE guest_id = \(guestId) AND restaurant_id = \(restaurantId) RETURNING registered_at
-                    """,
-                    logger: logger),
-                as: Int64.self)
-            {
-                return .guestRegistered(GuestRecord(guestId: guestId, name: name, restaurantId: restaurantId, timestamp: registered), created: false)
-            }
-            try await db.query(
-                """
-                INSERT INTO guest_registrations (guest_id, restaurant_id, name, registered_at)
-                VALUES (\(guestId), \(restaurantId), \(name), \(now))
-                """,
-                logger: logger
-            )
-            return .guestRegistered(GuestRecord(guestId: guestId, name: name, restaurantId: restaurantId, timestamp: now), created: true)
-        case .createCard(let guestId, let restaurantId):
-            try await ensureGuest(guestId, db: db, now: now, logger: logger)
-            let cardId = makeID()
-            let inserted = try await first(
-                db.query(
-                    """
-                    INSERT INTO cards (card_id, guest_id, restaurant_id, created_at) VALUES (\(cardId), \(guestId), \(restaurantId), \(now))
-                    ON CONFLICT (guest_id, restaurant_id) DO NOTHING RETURNING card_id
-                    """,
-                    logger: logger),
-                as: String.self)
-            guard inserted != nil else { throw LedgerError.cardExists }
-            return .cardCreated(cardId: cardId, guestId: guestId, restaurantId: restaurantId, timestamp: now)
-        case .nameRestaurant(let restaurantId, let name):
-            try await db.query(
-                """
-                INSERT INTO restaurants (restaurant_id, name) VALUES (\(restaurantId), \(name))
-                ON CONFLICT (restaurant_id) DO UPDATE SET name = excluded.name
-                """,
-                logger: logger
-            )
-            return .restaurantNamed(restaurantId: restaurantId, name: name)
-        case .raiseAlert(let level, let message):
-            return .alertRaised(level: level, message: message, timestamp: now)
-        }
-    }
-
-    private static func ensureGuest(_ guestId: String, db: PostgresConnection, now: Int64, logger: Logger) async throws {
-        try await db.query(
-            "INSERT INTO guests (guest_id, balance, created_at) VALUES (\(guestId), 0, \(now)) ON CONFLICT DO NOTHING",
-            logger: logger
-        )
-    }
-
-    private static func record(
-        _ type: TransactionRecord.Kind, _ change: PointsChange, balanceAfter: Int64, db: PostgresConnection, now: Int64,
-        logger: Logger
-    ) async throws -> LedgerOutcome {
-        let cardId = try await first(
-            db.query(
-                "SELECT card_id FROM cards WHERE guest_id = \(change.guestId) AND restaurant_id = \(change.restaurantId)",
-                logger: logger),
-            as: String.self)
-        let transaction = TransactionRecord(
-            id: makeID(), type: type, guestId: change.guestId, restaurantId: change.restaurantId, cardId: cardId,
-            amount: change.amount, balanceAfter: balanceAfter, description: change.description, timestamp: now
-        )
-        try await db.query(
-            """
-            INSERT INTO transactions (id, type, guest_id, restaurant_id, card_id, amount, balance_after, description, timestamp)
-            VALUES (\(transaction.id), \(type.rawValue), \(change.guestId), \(change.restaurantId), \(cardId), \(change.amount),
-                    \(balanceAfter), \(change.description), \(now))
-            """,
-            logger: logger
-        )
-        return .points(transaction, newBalance: balanceAfter)
-    }
-
-    private static func first<Value: PostgresDecodable & Sendable>(_ rows: PostgresRowSequence, as type: Value.Type) async throws -> Value? {
-        for try await value in rows.decode(Value.self) { return value }
-        return nil
     }
 
     // MARK: Reads
 
     public func balance(guestId: String) async throws -> Int64 {
         let rows = try await client.query("SELECT balance FROM guests WHERE guest_id = \(guestId)", logger: logger)
-        guard let balance = try await Self.first(rows, as: Int64.self) else { throw LedgerError.notFound }
+        guard let balance = try await rows.first(as: Int64.self) else { throw LedgerError.notFound }
         return balance
     }
 
     public func transactions(guestId: String, limit: Int, before: Int64?) async throws -> TransactionPage {
-        let exists = try await Self.first(
-            client.query("SELECT 1 FROM guests WHERE guest_id = \(guestId)", logger: logger), as: Int32.self)
+        let exists = try await client.query("SELECT 1 FROM guests WHERE guest_id = \(guestId)", logger: logger).first(as: Int32.self)
         guard exists != nil else { throw LedgerError.notFound }
         let rows = try await client.query(
             """
@@ -331,7 +177,7 @@ public final class PostgresLedger: Ledger {
     }
 
     public func isReachable() async -> Bool {
-        (try? await Self.first(client.query("SELECT 1", logger: logger), as: Int32.self)) == 1
+        (try? await client.query("SELECT 1", logger: logger).first(as: Int32.self)) == 1
     }
 
     // MARK: Outbox
@@ -368,4 +214,150 @@ public final class PostgresLedger: Ledger {
 public struct PostgresLedgerError: Error, CustomStringConvertible {
     public let description: String
     init(_ description: String) { self.description = description }
+}
+
+extension PostgresRowSequence {
+    /// The first column of the first row, if there is a row.
+    func first<Value: PostgresDecodable & Sendable>(as type: Value.Type) async throws -> Value? {
+        for try await value in decode(Value.self) { return value }
+        return nil
+    }
+}
+
+/// PostgreSQL's side of `LedgerAlgorithm`: its reads and changes in PostgreSQL's SQL, on the
+/// transaction's connection. Unlike SQLite, writers run concurrently here, so the idempotency key
+/// and the guest's row are locked for the transaction: requests with one key, and writes for one
+/// guest, take their turns (and the second sees what the first wrote).
+struct PostgresStatements {
+    let db: PostgresConnection
+    let now: Int64
+    let logger: Logger
+
+    func stored(_ key: IdempotencyKey) async throws -> StoredIdempotency? {
+        // Serializes requests with the same key: the second waits, then replays.
+        try await db.query("SELECT pg_advisory_xact_lock(hashtextextended(\(key.scope + "\u{1F}" + key.key), 0))", logger: logger)
+        let rows = try await db.query(
+            """
+            SELECT fingerprint, status, body FROM idempotency
+            WHERE scope = \(key.scope) AND key = \(key.key) AND created_at > \(LedgerAlgorithm.replayableSince(now))
+            """,
+            logger: logger
+        )
+        for try await (fingerprint, status, body) in rows.decode((String, Int, String).self) {
+            return StoredIdempotency(fingerprint: fingerprint, response: StoredResponse(status: status, body: body))
+        }
+        return nil
+    }
+
+    func read(_ reads: LedgerReads) async throws -> LedgerFacts {
+        var facts = LedgerFacts()
+        switch reads.guest {
+        case .createIfNew(let guestId):
+            try await db.query(
+                "INSERT INTO guests (guest_id, balance, created_at) VALUES (\(guestId), 0, \(now)) ON CONFLICT DO NOTHING",
+                logger: logger)
+            facts.balance = try await lockedBalance(guestId)
+        case .existing(let guestId):
+            facts.balance = try await lockedBalance(guestId)
+        case nil:
+            break
+        }
+        if let card = reads.card {
+            facts.cardId = try await db.query(
+                "SELECT card_id FROM cards WHERE guest_id = \(card.guestId) AND restaurant_id = \(card.restaurantId)",
+                logger: logger
+            ).first(as: String.self)
+        }
+        if let registration = reads.registration {
+            facts.registeredAt = try await db.query(
+                """
+                SELECT registered_at FROM guest_registrations
+                WHERE guest_id = \(registration.guestId) AND restaurant_id = \(registration.restaurantId)
+                """,
+                logger: logger
+            ).first(as: Int64.self)
+        }
+        if let restaurantId = reads.restaurantName {
+            facts.restaurantName = try await db.query(
+                "SELECT name FROM restaurants WHERE restaurant_id = \(restaurantId)", logger: logger
+            ).first(as: String.self)
+        }
+        return facts
+    }
+
+    private func lockedBalance(_ guestId: String) async throws -> Int64? {
+        try await db.query("SELECT balance FROM guests WHERE guest_id = \(guestId) FOR UPDATE", logger: logger).first(as: Int64.self)
+    }
+
+    func make(_ change: LedgerChange) async throws {
+        switch change {
+        case .setBalance(let guestId, let balance):
+            try await db.query("UPDATE guests SET balance = \(balance) WHERE guest_id = \(guestId)", logger: logger)
+        case .insertTransaction(let transaction):
+            try await db.query(
+                """
+                INSERT INTO transactions (id, type, guest_id, restaurant_id, card_id, amount, balance_after, description, timestamp)
+                VALUES (\(transaction.id), \(transaction.type.rawValue), \(transaction.guestId), \(transaction.restaurantId),
+                        \(transaction.cardId), \(transaction.amount), \(transaction.balanceAfter), \(transaction.description),
+                        \(transaction.timestamp))
+                """,
+                logger: logger
+            )
+        case .insertRegistration(let guest):
+            try await db.query(
+                """
+                INSERT INTO guest_registrations (guest_id, restaurant_id, name, registered_at)
+                VALUES (\(guest.guestId), \(guest.restaurantId), \(guest.name), \(guest.timestamp))
+                """,
+                logger: logger
+            )
+        case .renameRegistration(let guest):
+            try await db.query(
+                """
+                UPDATE guest_registrations SET name = \(guest.name)
+                WHERE guest_id = \(guest.guestId) AND restaurant_id = \(guest.restaurantId)
+                """,
+                logger: logger
+            )
+        case .insertCard(let cardId, let owner, let createdAt):
+            try await db.query(
+                """
+                INSERT INTO cards (card_id, guest_id, restaurant_id, created_at)
+                VALUES (\(cardId), \(owner.guestId), \(owner.restaurantId), \(createdAt))
+                """,
+                logger: logger
+            )
+        case .nameRestaurant(let restaurantId, let name):
+            try await db.query(
+                """
+                INSERT INTO restaurants (restaurant_id, name) VALUES (\(restaurantId), \(name))
+                ON CONFLICT (restaurant_id) DO UPDATE SET name = excluded.name
+                """,
+                logger: logger
+            )
+        case .storeResponse(let key, let response, let at):
+            try await db.query(
+                """
+                INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at)
+                VALUES (\(key.scope), \(key.key), \(key.fingerprint), \(response.status), \(response.body), \(at))
+                ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint, status = excluded.status,
+                    body = excluded.body, created_at = excluded.created_at
+                """,
+                logger: logger
+            )
+        }
+    }
+
+    /// Appends the outbox row; its `seq` is the event's place in commit order.
+    func append(_ row: OutboxRow) async throws -> Int64 {
+        let seq = try await db.query(
+            """
+            INSERT INTO outbox (event_id, event, rooms, payload, created_at)
+            VALUES (\(row.eventId), \(row.event), \(row.rooms), \(row.payload), \(now)) RETURNING seq
+            """,
+            logger: logger
+        ).first(as: Int64.self)
+        guard let seq else { throw PostgresLedgerError("the outbox gave no seq") }
+        return seq
+    }
 }

@@ -124,136 +124,18 @@ public final class SQLiteLedger: Ledger {
     ) async throws -> LedgerReply {
         let done = try await writes.submit { db in
             let now = epochMilliseconds()
-            if let idempotency, let stored = try Self.storedResponse(db, idempotency, now: now) {
+            let statements = SQLiteStatements(db: db, now: now)
+            if let idempotency, let stored = try LedgerAlgorithm.replay(statements.stored(idempotency), for: idempotency) {
                 return GroupCommit.Done(reply: .replay(stored))
             }
-            let outcome = try Self.perform(write, db: db, now: now)
-            let restaurantName = try Self.restaurantName(db, outcome)
-            var event: OutboxEvent?
-            if let row = OutboxPayloads.row(for: outcome, restaurantName: restaurantName) {
-                try db.run(
-                    "INSERT INTO outbox (event_id, event, rooms, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-                    [row.eventId, row.event, row.rooms, row.payload, now]
-                )
-                event = row.event(seq: db.lastInsertedRowID)
-            }
-            let response = render(outcome)
-            if let idempotency {
-                try db.run(
-                    """
-                    INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint,
-                        status = excluded.status, body = excluded.body, created_at = excluded.created_at
-                    """,
-                    [idempotency.scope, idempotency.key, idempotency.fingerprint, response.status, response.body, now]
-                )
-            }
-            return GroupCommit.Done(reply: .fresh(response, outcome), event: event)
+            let facts = try statements.read(LedgerAlgorithm.reads(for: write))
+            let decision = try LedgerAlgorithm.decide(write, facts: facts, idempotency: idempotency, now: now, render: render)
+            for change in decision.changes { try statements.make(change) }
+            let event = try decision.outbox.map { row in row.event(seq: try statements.append(row)) }
+            return GroupCommit.Done(reply: .fresh(decision.response, decision.outcome), event: event)
         }
         guard let reply = done.reply else { throw LedgerError.notFound }
         return reply
-    }
-
-    /// The answer kept for this key, if it is younger than a day; a different request under the
-    /// same key is refused.
-    private static func storedResponse(_ db: Database, _ key: IdempotencyKey, now: Int64) throws -> StoredResponse? {
-        guard let row = try Row.fetchOne(
-            db.cachedStatement(sql: "SELECT fingerprint, status, body FROM idempotency WHERE scope = ? AND key = ? AND created_at > ?"),
-            arguments: [key.scope, key.key, now - IdempotencyKey.lifetimeMilliseconds]
-        ) else { return nil }
-        guard row["fingerprint"] as String == key.fingerprint else { throw LedgerError.idempotencyKeyReused }
-        return StoredResponse(status: row["status"], body: row["body"])
-    }
-
-    private static func perform(_ write: LedgerWrite, db: Database, now: Int64) throws -> LedgerOutcome {
-        switch write {
-        case .addPoints(let change):
-            try ensureGuest(change.guestId, db: db, now: now)
-            let balance = try db.one(
-                Int64.self, "UPDATE guests SET balance = balance + ? WHERE guest_id = ? RETURNING balance",
-                [change.amount, change.guestId]
-            ) ?? 0
-            return try record(.add, change, balanceAfter: balance, db: db, now: now)
-        case .redeemPoints(let change):
-            guard let balance = try db.one(
-                Int64.self, "UPDATE guests SET balance = balance - ? WHERE guest_id = ? AND balance >= ? RETURNING balance",
-                [change.amount, change.guestId, change.amount]
-            ) else {
-                let current = try db.one(Int64.self, "SELECT balance FROM guests WHERE guest_id = ?", [change.guestId])
-                throw current.map { LedgerError.insufficientPoints(balance: $0) } ?? LedgerError.notFound
-            }
-            return try record(.redeem, change, balanceAfter: balance, db: db, now: now)
-        case .registerGuest(let guestId, let name, let restaurantId):
-            try ensureGuest(guestId, db: db, now: now)
-            if let registered = try db.one(
-                Int64.self,
-                "UPDATE guest_registrations SET name = ? WHERE guest_id = ? AND restaurant_id = ? RETURNING registered_at",
-                [name, guestId, restaurantId]
-            ) {
-                let guest = GuestRecord(guestId: guestId, name: name, restaurantId: restaurantId, timestamp: registered)
-                return .guestRegistered(guest, created: false)
-            }
-            try db.run(
-                "INSERT INTO guest_registrations (guest_id, restaurant_id, name, registered_at) VALUES (?, ?, ?, ?)",
-                [guestId, restaurantId, name, now]
-            )
-            return .guestRegistered(GuestRecord(guestId: guestId, name: name, restaurantId: restaurantId, timestamp: now), created: true)
-        case .createCard(let guestId, let restaurantId):
-            try ensureGuest(guestId, db: db, now: now)
-            let cardId = makeID()
-            let inserted = try db.one(
-                String.self,
-                """
-                INSERT INTO cards (card_id, guest_id, restaurant_id, created_at) VALUES (?, ?, ?, ?)
-                ON CONFLICT (guest_id, restaurant_id) DO NOTHING RETURNING card_id
-                """,
-                [cardId, guestId, restaurantId, now]
-            )
-            guard inserted != nil else { throw LedgerError.cardExists }
-            return .cardCreated(cardId: cardId, guestId: guestId, restaurantId: restaurantId, timestamp: now)
-        case .nameRestaurant(let restaurantId, let name):
-            try db.run(
-                """
-                INSERT INTO restaurants (restaurant_id, name) VALUES (?, ?)
-                ON CONFLICT (restaurant_id) DO UPDATE SET name = excluded.name
-                """,
-                [restaurantId, name]
-            )
-            return .restaurantNamed(restaurantId: restaurantId, name: name)
-        case .raiseAlert(let level, let message):
-            return .alertRaised(level: level, message: message, timestamp: now)
-        }
-    }
-
-    /// Points may be added, and cards made, for a guest the till sees first (SPEC 5.1).
-    private static func ensureGuest(_ guestId: String, db: Database, now: Int64) throws {
-        try db.run("INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING", [guestId, now])
-    }
-
-    private static func record(
-        _ type: TransactionRecord.Kind, _ change: PointsChange, balanceAfter: Int64, db: Database, now: Int64
-    ) throws -> LedgerOutcome {
-        let cardId = try db.one(
-            String.self, "SELECT card_id FROM cards WHERE guest_id = ? AND restaurant_id = ?", [change.guestId, change.restaurantId]
-        )
-        let transaction = TransactionRecord(
-            id: makeID(), type: type, guestId: change.guestId, restaurantId: change.restaurantId, cardId: cardId,
-            amount: change.amount, balanceAfter: balanceAfter, description: change.description, timestamp: now
-        )
-        try db.run(
-            """
-            INSERT INTO transactions (id, type, guest_id, restaurant_id, card_id, amount, balance_after, description, timestamp)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [transaction.id, type.rawValue, change.guestId, change.restaurantId, cardId, change.amount, balanceAfter,
-             change.description, now]
-        )
-        return .points(transaction, newBalance: balanceAfter)
-    }
-
-    private static func restaurantName(_ db: Database, _ outcome: LedgerOutcome) throws -> String? {
-        guard case .points(let transaction, _) = outcome else { return nil }
-        return try db.one(String.self, "SELECT name FROM restaurants WHERE restaurant_id = ?", [transaction.restaurantId])
     }
 
     // MARK: Reads
@@ -340,5 +222,106 @@ extension Database {
         _ type: Value.Type, _ sql: String, _ arguments: StatementArguments
     ) throws -> Value? {
         try Value.fetchOne(cachedStatement(sql: sql), arguments: arguments)
+    }
+}
+
+/// SQLite's side of `LedgerAlgorithm`: its reads and changes in SQLite's SQL, on the writer's
+/// connection inside the group commit's transaction. SQLite has one writer, so the guest's row
+/// needs no lock of its own.
+struct SQLiteStatements {
+    let db: Database
+    let now: Int64
+
+    func stored(_ key: IdempotencyKey) throws -> StoredIdempotency? {
+        guard let row = try Row.fetchOne(
+            db.cachedStatement(sql: "SELECT fingerprint, status, body FROM idempotency WHERE scope = ? AND key = ? AND created_at > ?"),
+            arguments: [key.scope, key.key, LedgerAlgorithm.replayableSince(now)]
+        ) else { return nil }
+        return StoredIdempotency(fingerprint: row["fingerprint"], response: StoredResponse(status: row["status"], body: row["body"]))
+    }
+
+    func read(_ reads: LedgerReads) throws -> LedgerFacts {
+        var facts = LedgerFacts()
+        switch reads.guest {
+        case .createIfNew(let guestId):
+            try db.run("INSERT INTO guests (guest_id, balance, created_at) VALUES (?, 0, ?) ON CONFLICT DO NOTHING", [guestId, now])
+            facts.balance = try db.one(Int64.self, "SELECT balance FROM guests WHERE guest_id = ?", [guestId])
+        case .existing(let guestId):
+            facts.balance = try db.one(Int64.self, "SELECT balance FROM guests WHERE guest_id = ?", [guestId])
+        case nil:
+            break
+        }
+        if let card = reads.card {
+            facts.cardId = try db.one(
+                String.self, "SELECT card_id FROM cards WHERE guest_id = ? AND restaurant_id = ?", [card.guestId, card.restaurantId]
+            )
+        }
+        if let registration = reads.registration {
+            facts.registeredAt = try db.one(
+                Int64.self, "SELECT registered_at FROM guest_registrations WHERE guest_id = ? AND restaurant_id = ?",
+                [registration.guestId, registration.restaurantId]
+            )
+        }
+        if let restaurantId = reads.restaurantName {
+            facts.restaurantName = try db.one(String.self, "SELECT name FROM restaurants WHERE restaurant_id = ?", [restaurantId])
+        }
+        return facts
+    }
+
+    func make(_ change: LedgerChange) throws {
+        switch change {
+        case .setBalance(let guestId, let balance):
+            try db.run("UPDATE guests SET balance = ? WHERE guest_id = ?", [balance, guestId])
+        case .insertTransaction(let transaction):
+            try db.run(
+                """
+                INSERT INTO transactions (id, type, guest_id, restaurant_id, card_id, amount, balance_after, description, timestamp)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                """,
+                [transaction.id, transaction.type.rawValue, transaction.guestId, transaction.restaurantId, transaction.cardId,
+                 transaction.amount, transaction.balanceAfter, transaction.description, transaction.timestamp]
+            )
+        case .insertRegistration(let guest):
+            try db.run(
+                "INSERT INTO guest_registrations (guest_id, restaurant_id, name, registered_at) VALUES (?, ?, ?, ?)",
+                [guest.guestId, guest.restaurantId, guest.name, guest.timestamp]
+            )
+        case .renameRegistration(let guest):
+            try db.run(
+                "UPDATE guest_registrations SET name = ? WHERE guest_id = ? AND restaurant_id = ?",
+                [guest.name, guest.guestId, guest.restaurantId]
+            )
+        case .insertCard(let cardId, let owner, let createdAt):
+            try db.run(
+                "INSERT INTO cards (card_id, guest_id, restaurant_id, created_at) VALUES (?, ?, ?, ?)",
+                [cardId, owner.guestId, owner.restaurantId, createdAt]
+            )
+        case .nameRestaurant(let restaurantId, let name):
+            try db.run(
+                """
+                INSERT INTO restaurants (restaurant_id, name) VALUES (?, ?)
+                ON CONFLICT (restaurant_id) DO UPDATE SET name = excluded.name
+                """,
+                [restaurantId, name]
+            )
+        case .storeResponse(let key, let response, let at):
+            try db.run(
+                """
+                INSERT INTO idempotency (scope, key, fingerprint, status, body, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (scope, key) DO UPDATE SET fingerprint = excluded.fingerprint,
+                    status = excluded.status, body = excluded.body, created_at = excluded.created_at
+                """,
+                [key.scope, key.key, key.fingerprint, response.status, response.body, at]
+            )
+        }
+    }
+
+    /// Appends the outbox row; its `seq` is the event's place in commit order.
+    func append(_ row: OutboxRow) throws -> Int64 {
+        try db.run(
+            "INSERT INTO outbox (event_id, event, rooms, payload, created_at) VALUES (?, ?, ?, ?, ?)",
+            [row.eventId, row.event, row.rooms, row.payload, now]
+        )
+        return db.lastInsertedRowID
     }
 }

@@ -82,6 +82,38 @@ func change(_ guest: String, _ amount: Int64, restaurant: String = "r1") -> Poin
         }
     }
 
+    /// Writes for one guest take their turns, from the first (which creates the guest): no add is
+    /// lost, and of many cards made at once for one guest and restaurant exactly one is made.
+    @Test(arguments: Backend.allCases)
+    func concurrentWritesForANewGuest(_ backend: Backend) async throws {
+        try await backend.withLedger { ledger in
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<30 {
+                    group.addTask { _ = try? await ledger.apply(.addPoints(change("new", 3)), idempotency: nil, render: render) }
+                }
+            }
+            let balance = try await ledger.balance(guestId: "new")
+            #expect(balance == 90)
+            let cards = await withTaskGroup(of: Result<Void, LedgerError>.self) { group in
+                for _ in 0..<10 {
+                    group.addTask {
+                        do {
+                            _ = try await ledger.apply(.createCard(guestId: "fresh", restaurantId: "r1"), idempotency: nil, render: render)
+                            return .success(())
+                        } catch let error as LedgerError {
+                            return .failure(error)
+                        } catch {
+                            return .failure(.notFound)
+                        }
+                    }
+                }
+                return await group.reduce(into: [Result<Void, LedgerError>]()) { $0.append($1) }
+            }
+            #expect(cards.filter { if case .success = $0 { true } else { false } }.count == 1)
+            #expect(cards.filter { if case .failure(.cardExists) = $0 { true } else { false } }.count == 9)
+        }
+    }
+
     @Test(arguments: Backend.allCases)
     func idempotencyReplaysAndRefusesAnotherRequest(_ backend: Backend) async throws {
         try await backend.withLedger { ledger in
