@@ -159,7 +159,7 @@ public final class OutboxRelay: Service {
         guard !fresh.isEmpty else { return 0 }
         let batch = fresh.map { event in
             Broadcast(
-                .event(event.event, [JSONValue(parsing: event.payload) ?? .null]),
+                .event(event.event, [event.payload]),
                 options: BroadcastOptions(rooms: Set(event.rooms)), eventId: event.eventId
             )
         }

@@ -28,9 +28,14 @@ final class GroupCommit: Sendable {
 
     private let pool: DatabasePool
     private let commits: CommitFeed
-    private let state = NIOLockedValueBox<(queue: [Job], draining: Bool)>(([], false))
-    /// Whether a transaction committed since the checkpointer last looked.
-    private let dirty = NIOLockedValueBox(false)
+    private struct State {
+        var queue: [Job] = []
+        var draining = false
+        /// Whether a transaction committed since the checkpointer last looked.
+        var dirty = false
+    }
+
+    private let state = NIOLockedValueBox(State())
     /// The most requests one transaction takes, so a burst does not make one huge commit.
     static let maxBatch = 128
 
@@ -54,9 +59,9 @@ final class GroupCommit: Sendable {
 
     /// True once after any commit: there is WAL to checkpoint.
     func takeDirty() -> Bool {
-        dirty.withLockedValue { dirty in
-            defer { dirty = false }
-            return dirty
+        state.withLockedValue { state in
+            defer { state.dirty = false }
+            return state.dirty
         }
     }
 
@@ -86,7 +91,7 @@ final class GroupCommit: Sendable {
                         }
                     }
                 }
-                dirty.withLockedValue { $0 = true }
+                state.withLockedValue { $0.dirty = true }
                 commits.committed(results.compactMap { try? $0.get().event })
                 for (job, result) in zip(jobs, results) { job.continuation.resume(with: result) }
             } catch {

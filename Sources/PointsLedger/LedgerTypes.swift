@@ -145,8 +145,9 @@ public struct OutboxEvent: Sendable, Equatable {
     public var eventId: String
     public var event: String
     public var rooms: [String]
-    /// The event's payload as JSON text, `eventId` included.
-    public var payload: String
+    /// The event's payload, `eventId` included (stored as JSON text; handed over at commit as the
+    /// value it was rendered from, so the relay does not parse it back).
+    public var payload: JSONValue
 }
 
 /// Sorted `seq`s as the fewest closed ranges, so that marking a batch published is one
@@ -190,26 +191,15 @@ func epochMilliseconds() -> Int64 {
     Int64(Date().timeIntervalSince1970 * 1000)
 }
 
-/// A fresh random id for transactions, cards and events.
+/// A fresh random id for transactions, cards and events: a version 4 UUID, lowercase.
 func makeID() -> String {
-    // A version 4 UUID from the system generator (getrandom): Foundation's `UUID()` opened,
-    // read and closed /dev/urandom for each one, two of them per points event (strace).
+    // The bits come from the system generator (getrandom): Foundation's `UUID()` opened, read
+    // and closed /dev/urandom for each one, two of them per points event (strace).
     var generator = SystemRandomNumberGenerator()
-    let high: UInt64 = generator.next() & 0xFFFF_FFFF_FFFF_0FFF | 0x0000_0000_0000_4000
-    let low: UInt64 = generator.next() & 0x3FFF_FFFF_FFFF_FFFF | 0x8000_0000_0000_0000
-    let hex = String(high, radix: 16).leftPadded(to: 16) + String(low, radix: 16).leftPadded(to: 16)
-    let digits = Array(hex.utf8)
-    var text = [UInt8]()
-    text.reserveCapacity(36)
-    for (index, digit) in digits.enumerated() {
-        if [8, 12, 16, 20].contains(index) { text.append(UInt8(ascii: "-")) }
-        text.append(digit)
-    }
-    return String(decoding: text, as: UTF8.self)
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
+    var bytes = (generator.next() as UInt64, generator.next() as UInt64)
+    return withUnsafeMutableBytes(of: &bytes) { raw in
+        raw[6] = raw[6] & 0x0F | 0x40 // version 4
+        raw[8] = raw[8] & 0x3F | 0x80 // the RFC 4122 variant
+        return UUID(uuid: raw.load(as: uuid_t.self)).uuidString.lowercased()
     }
 }

@@ -5,10 +5,13 @@ struct OutboxRow {
     var eventId: String
     var event: String
     var roomList: [String]
-    var payload: String
+    var payload: JSONValue
 
     /// The `rooms` column: a JSON array of strings.
     var rooms: String { OutboxPayloads.encodeRooms(roomList) }
+
+    /// The `payload` column: JSON text.
+    var payloadText: String { payload.jsonString }
 
     /// The event as the relay gets it, once the row has its `seq`.
     func event(seq: Int64) -> OutboxEvent {
@@ -24,7 +27,7 @@ enum OutboxPayloads {
         guard let (event, rooms, payload) = event(for: outcome, eventId: eventId, restaurantName: restaurantName) else {
             return nil
         }
-        return OutboxRow(eventId: eventId, event: event, roomList: rooms, payload: payload.jsonString)
+        return OutboxRow(eventId: eventId, event: event, roomList: rooms, payload: payload)
     }
 
     /// The event name, target rooms and payload of `outcome`, or nil when it publishes nothing.
@@ -78,6 +81,12 @@ enum OutboxPayloads {
 
     static func encodeRooms(_ rooms: [String]) -> String {
         JSONValue.array(rooms.map(JSONValue.string)).jsonString
+    }
+
+    /// The `payload` column as the relay publishes it (null for text that is not JSON, which
+    /// only a hand-edited row could hold).
+    static func decodePayload(_ text: String) -> JSONValue {
+        JSONValue(parsing: text) ?? .null
     }
 
     static func decodeRooms(_ text: String) -> [String] {

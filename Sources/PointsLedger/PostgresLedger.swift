@@ -189,7 +189,7 @@ public final class PostgresLedger: Ledger {
         )
         var events: [OutboxEvent] = []
         for try await (seq, eventId, event, rooms, payload) in rows.decode((Int64, String, String, String, String).self) {
-            events.append(OutboxEvent(seq: seq, eventId: eventId, event: event, rooms: OutboxPayloads.decodeRooms(rooms), payload: payload))
+            events.append(OutboxEvent(seq: seq, eventId: eventId, event: event, rooms: OutboxPayloads.decodeRooms(rooms), payload: OutboxPayloads.decodePayload(payload)))
         }
         return events
     }
@@ -353,7 +353,7 @@ struct PostgresStatements {
         let seq = try await db.query(
             """
             INSERT INTO outbox (event_id, event, rooms, payload, created_at)
-            VALUES (\(row.eventId), \(row.event), \(row.rooms), \(row.payload), \(now)) RETURNING seq
+            VALUES (\(row.eventId), \(row.event), \(row.rooms), \(row.payloadText), \(now)) RETURNING seq
             """,
             logger: logger
         ).first(as: Int64.self)

@@ -187,7 +187,7 @@ public final class SQLiteLedger: Ledger {
                 arguments: [limit]
             ).map { row in
                 OutboxEvent(seq: row["seq"], eventId: row["event_id"], event: row["event"],
-                            rooms: OutboxPayloads.decodeRooms(row["rooms"]), payload: row["payload"])
+                            rooms: OutboxPayloads.decodeRooms(row["rooms"]), payload: OutboxPayloads.decodePayload(row["payload"]))
             }
         }
     }
@@ -320,7 +320,7 @@ struct SQLiteStatements {
     func append(_ row: OutboxRow) throws -> Int64 {
         try db.run(
             "INSERT INTO outbox (event_id, event, rooms, payload, created_at) VALUES (?, ?, ?, ?, ?)",
-            [row.eventId, row.event, row.rooms, row.payload, now]
+            [row.eventId, row.event, row.rooms, row.payloadText, now]
         )
         return db.lastInsertedRowID
     }

@@ -3,6 +3,7 @@ import HeraldTesting
 import Logging
 import PointsLedger
 import Testing
+import Vocabulary
 
 /// The ledger's contract, run against both implementations on real databases: a SQLite file and
 /// a throwaway PostgreSQL server.
@@ -165,7 +166,7 @@ func change(_ guest: String, _ amount: Int64, restaurant: String = "r1") -> Poin
             #expect(second.response == StoredResponse(status: 200, body: "Anna"))
             let events = try await ledger.pendingEvents(limit: 10)
             #expect(events.map(\.event) == ["card_created", "points_added", "guest_registered"])
-            let points = try #require(JSONSerialization.jsonObject(with: Data(events[1].payload.utf8)) as? [String: Any])
+            let points = try #require(JSONSerialization.jsonObject(with: Data(events[1].payload.jsonString.utf8)) as? [String: Any])
             #expect(points["cardId"] as? String == cardId)
             #expect(points["restaurantName"] as? String == "Chez Test")
             #expect(points["eventId"] as? String == events[1].eventId)
