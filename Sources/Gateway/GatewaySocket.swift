@@ -31,7 +31,7 @@ final class GatewaySocket: SocketDelegate {
     // them (heaptrack counted each stored string and array per socket).
     private var automaticRooms: [String] { RoomPolicy.automaticRooms(for: identity).map(\.description) }
     private var center: NotificationCenterID { NotificationCenterID(for: identity) }
-    var socketData: JSONValue { ["userId": .string(identity.userId)] }
+    var socketData: JSONValue { ["userId": .string(identity.userId), "nodeId": .string(namespace.nodeId)] }
 
     private var logger: Logger { namespace.logger }
 

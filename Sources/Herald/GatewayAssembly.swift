@@ -95,14 +95,23 @@ struct GatewayAssembly {
         options: ServerOptions,
         group: any EventLoopGroup,
         endpoints extra: [any HTTPEndpoint],
+        demo: TokenAuthority? = nil,
         isReady: @escaping @Sendable () async -> Bool,
         logger: Logger
     ) throws -> HTTPNodeServer {
         let gateway = self.gateway
+        var web: [any HTTPEndpoint] = [DemoTokens(authority: demo)]
+        if let root = try options.resolvedWebRoot() {
+            let files = try StaticFiles(root: root)
+            logger.info("[Web] Serving \(files.count) files of \(root) at / and /client/")
+            web.append(files)
+        } else {
+            logger.warning("[Web] No web root (--web-root): / and /client/ answer 404")
+        }
         return HTTPNodeServer(
             configuration: try options.resolvedHTTPConfiguration(),
             group: group,
-            endpoints: [gateway.engine, operations(isReady: isReady)] + extra,
+            endpoints: [gateway.engine, operations(isReady: isReady)] + extra + web,
             upgraders: { gateway.upgraders() },
             logger: logger,
             onShutdown: { await gateway.closeSessions() }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import EngineIO
 import Gateway
+import HTTPServer
 import HeraldAuth
 import Logging
 import PointsAPI
@@ -17,6 +18,11 @@ struct Serve: AsyncParsableCommand {
 
     @OptionGroup var options: ServerOptions
     @OptionGroup var ledgerOptions: LedgerOptions
+
+    @Flag(help: "Development only: let the page at / sign in as any demo guest, restaurant or admin (POST /demo/token; HERALD_DEMO=1).")
+    var demo = false
+
+    var demoEnabled: Bool { demo || Environment.string(nil, "HERALD_DEMO").map { ["1", "true", "yes"].contains($0) } == true }
 
     func validate() throws {
         // `serve` is the all-in-one node with its in-process adapter (SPEC section 1); a
@@ -57,8 +63,12 @@ struct Serve: AsyncParsableCommand {
         let api = PointsEndpoint(
             ledger: ledger, authority: authority, presence: gateway.adapter, logger: logger
         )
+        if demoEnabled {
+            logger.warning("[Demo] POST /demo/token signs a token for anyone who asks: development only")
+        }
         let server = try assembly.server(
-            options: options, group: group, endpoints: [api], isReady: { await ledger.isReachable() }, logger: logger
+            options: options, group: group, endpoints: [api], demo: demoEnabled ? authority : nil,
+            isReady: { await ledger.isReachable() }, logger: logger
         )
         // Shut down in reverse: the listener first, then the relay's last pass over the outbox.
         try await NodeRunner.run([relay, server], group: group, logger: logger)

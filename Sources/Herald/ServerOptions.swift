@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import EngineIO
 import Gateway
 import HTTPServer
@@ -57,7 +58,11 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("recovery-events-per-room"), help: ArgumentHelp("Events kept per room for recovery (HERALD_RECOVERY_EVENTS_PER_ROOM, default 1000).", visibility: .hidden))
     var recoveryEventsPerRoom: Int?
 
+    @Option(name: .customLong("web-root"), help: "Directory of the web app and client library served at / and /client/ (HERALD_WEB_ROOT, default the web/ of the build or the installation).")
+    var webRoot: String?
+
     func validate() throws {
+        _ = try resolvedWebRoot()
         _ = try resolvedRecoveryLimits()
         _ = try resolvedRedis()
         _ = try resolvedPort()
@@ -82,6 +87,26 @@ struct ServerOptions: ParsableArguments {
         return HTTPNodeServer.Configuration(
             host: resolvedHost, port: try resolvedPort(), deadlines: deadlines, maxConnectionsPerAddress: perAddress
         )
+    }
+
+    /// Where the web app's files are: the given directory, else the first that exists of the
+    /// repository's `web/` beside a build (`.build/release/herald`), an installation's
+    /// `share/herald/web` and `./web`. Nil when there is none (no page is served).
+    func resolvedWebRoot() throws -> String? {
+        if let given = Environment.string(webRoot, "HERALD_WEB_ROOT") {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: given, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw ValidationError("--web-root \(given.debugDescription) is not a directory")
+            }
+            return given
+        }
+        let executable = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath().deletingLastPathComponent()
+        let candidates = [
+            executable.appendingPathComponent("../../web").standardizedFileURL.path,
+            executable.appendingPathComponent("../share/herald/web").standardizedFileURL.path,
+            FileManager.default.currentDirectoryPath + "/web",
+        ]
+        return candidates.first { FileManager.default.fileExists(atPath: $0 + "/index.html") }
     }
 
     /// The bounds of connection state recovery (SPEC section 4.1); nil when it is off.

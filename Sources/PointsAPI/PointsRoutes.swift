@@ -1,5 +1,6 @@
 import Crypto
 import ExtrasBase64
+import Foundation
 import HeraldAuth
 import HTTPTypes
 import Hummingbird
@@ -179,13 +180,19 @@ struct PointsRoutes: Sendable {
     /// Counted over every node through the adapter's fetchSockets (SPEC 5.1).
     private func presence(_ request: Request, _ context: BasicRequestContext) async throws -> Response {
         let caller = try await authenticate(request)
-        let room = try context.parameters.require("room")
+        // `restaurant%3Ar1` is `restaurant:r1` too, as a browser's encodeURIComponent spells it.
+        let raw = try context.parameters.require("room")
+        let room = raw.removingPercentEncoding ?? raw
         guard let channel = ChannelName(room) else { throw APIError(.badRequest, "invalid_channel", "not a room name") }
         try Access.requirePresence(caller, channel)
         let sockets = try await presence.fetchSockets(BroadcastOptions(rooms: [room]))
         let users = Set(sockets.compactMap { $0.data["userId"]?.stringValue })
+        var perNode: [String: Int] = [:]
+        for socket in sockets { perNode[socket.data["nodeId"]?.stringValue ?? "unknown", default: 0] += 1 }
+        let servers = (try? await presence.serverCount()) ?? 1
         return json(200, JSONValue.object([
             "room": .string(room), "sockets": .number(Double(sockets.count)), "users": .number(Double(users.count)),
+            "nodes": .object(perNode.mapValues { .number(Double($0)) }), "servers": .number(Double(servers)),
         ]).jsonString)
     }
 

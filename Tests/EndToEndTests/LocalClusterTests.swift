@@ -8,7 +8,7 @@ import Testing
 @Suite(.serialized) struct LocalClusterTests {
     @Test(arguments: [
         ("nginx_scenarios.py", "nginx_transports"), ("nginx_scenarios.py", "gateway_killed"),
-        ("browser_scenarios.py", "gateway_killed_in_browser"),
+        ("browser_scenarios.py", "gateway_killed_in_browser"), ("webapp_scenarios.py", "webapp_recovers_through_nginx"),
     ])
     func throughNginx(_ script: String, _ name: String) async throws {
         let directory = TestPaths.temporaryFile("cluster")

@@ -211,7 +211,10 @@ def api_events(args):
            ["points_redeemed", "points_added", "card_created", "guest_registered"], staff_sync)
 
     presence = api.call("GET", f"/presence/restaurant:{restaurant}").json()
-    expect(presence == {"room": f"restaurant:{restaurant}", "sockets": 1, "users": 1}, presence)
+    expect({k: presence[k] for k in ("room", "sockets", "users")} == {"room": f"restaurant:{restaurant}", "sockets": 1, "users": 1}, presence)
+    expect(sum(presence["nodes"].values()) == 1 and presence["servers"] >= 1, presence)
+    encoded = api.call("GET", f"/presence/restaurant%3A{restaurant}").json()
+    expect(encoded["sockets"] == 1, encoded)
     for client in (guest_client, staff_client, admin_client, bystander, second_tab):
         client.disconnect()
 
