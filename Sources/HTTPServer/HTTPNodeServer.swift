@@ -3,6 +3,7 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 
 /// A node's listener: HTTP/1.1 with optional WebSocket upgrades, requests routed to endpoints.
@@ -19,16 +20,19 @@ public final class HTTPNodeServer: Service {
         public var deadlines: HTTPDeadlines
         /// The most connections one peer address may hold at once; 0 for no bound.
         public var maxConnectionsPerAddress: Int
+        /// HTTPS and WSS on the port instead of HTTP and WS, when set.
+        public var tls: NIOSSLContext?
 
         public init(
             host: String, port: Int, maxQueuedBytes: Int = 1 << 20, deadlines: HTTPDeadlines = HTTPDeadlines(),
-            maxConnectionsPerAddress: Int = 0
+            maxConnectionsPerAddress: Int = 0, tls: NIOSSLContext? = nil
         ) {
             self.host = host
             self.port = port
             self.maxQueuedBytes = maxQueuedBytes
             self.deadlines = deadlines
             self.maxConnectionsPerAddress = maxConnectionsPerAddress
+            self.tls = tls
         }
     }
 
@@ -87,6 +91,7 @@ public final class HTTPNodeServer: Service {
 
     public func run() async throws {
         let endpoints = self.endpoints, makeUpgraders = self.makeUpgraders, deadlines = configuration.deadlines
+        let tls = configuration.tls
         let perAddress = configuration.maxConnectionsPerAddress > 0
             ? ConnectionsPerAddress(limit: configuration.maxConnectionsPerAddress) : nil
         let server = try await ServerBootstrap(group: group)
@@ -107,6 +112,11 @@ public final class HTTPNodeServer: Service {
                     if let perAddress {
                         try channel.pipeline.syncOperations.addHandler(ConnectionLimitHandler(connections: perAddress))
                     }
+                    // TLS first: everything after it (HTTP, the WebSocket upgrade, the deadlines)
+                    // sees plain bytes, so HTTPS long-polling and WSS take the same path as HTTP.
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                    }
                     try Self.configure(channel, endpoints: endpoints, upgraders: makeUpgraders(), deadlines: deadlines)
                 }
             }
@@ -114,7 +124,7 @@ public final class HTTPNodeServer: Service {
             .get()
         address.withLockedValue { $0 = server.localAddress }
         let shown = server.localAddress.map { "\($0.ipAddress ?? configuration.host):\($0.port ?? configuration.port)" }
-        logger.info("[Server] listening on http://\(shown ?? "?")")
+        logger.info("[Server] listening on \(tls == nil ? "http" : "https")://\(shown ?? "?")")
 
         try? await gracefulShutdown()
 

@@ -5,6 +5,7 @@ import Gateway
 import HTTPServer
 import Logging
 import NIOCore
+import NIOSSL
 import RedisClient
 import SocketIO
 
@@ -58,11 +59,18 @@ struct ServerOptions: ParsableArguments {
     @Option(name: .customLong("recovery-events-per-room"), help: ArgumentHelp("Events kept per room for recovery (HERALD_RECOVERY_EVENTS_PER_ROOM, default 1000).", visibility: .hidden))
     var recoveryEventsPerRoom: Int?
 
+    @Option(name: .customLong("tls-cert"), help: "PEM certificate chain: serve HTTPS and WSS on the port (HERALD_TLS_CERT, with --tls-key).")
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: "PEM private key of --tls-cert (HERALD_TLS_KEY).")
+    var tlsKey: String?
+
     @Option(name: .customLong("web-root"), help: "Directory of the web app and client library served at / and /client/ (HERALD_WEB_ROOT, default the web/ of the build or the installation).")
     var webRoot: String?
 
     func validate() throws {
         _ = try resolvedWebRoot()
+        _ = try resolvedTLS()
         _ = try resolvedRecoveryLimits()
         _ = try resolvedRedis()
         _ = try resolvedPort()
@@ -85,8 +93,36 @@ struct ServerOptions: ParsableArguments {
         let perAddress = try Environment.int(maxConnectionsPerAddress, "HERALD_MAX_CONNECTIONS_PER_ADDRESS") ?? 0
         guard perAddress >= 0 else { throw ValidationError("--max-connections-per-address must be 0 or more") }
         return HTTPNodeServer.Configuration(
-            host: resolvedHost, port: try resolvedPort(), deadlines: deadlines, maxConnectionsPerAddress: perAddress
+            host: resolvedHost, port: try resolvedPort(), deadlines: deadlines, maxConnectionsPerAddress: perAddress,
+            tls: try resolvedTLS()
         )
+    }
+
+    /// The TLS context of `--tls-cert` and `--tls-key` (PEM files), or nil for plain HTTP. One of
+    /// the two without the other, or files that do not load, is a usage error in one line.
+    func resolvedTLS() throws -> NIOSSLContext? {
+        let cert = Environment.string(tlsCert, "HERALD_TLS_CERT"), key = Environment.string(tlsKey, "HERALD_TLS_KEY")
+        switch (cert, key) {
+        case (nil, nil):
+            return nil
+        case (let cert?, let key?):
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(cert)
+                guard !chain.isEmpty else { throw ValidationError("--tls-cert \(cert) holds no certificate") }
+                let privateKey = try NIOSSLPrivateKey(file: key, format: .pem)
+                var configuration = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey)
+                )
+                configuration.minimumTLSVersion = .tlsv12
+                return try NIOSSLContext(configuration: configuration)
+            } catch let error as ValidationError {
+                throw error
+            } catch {
+                throw ValidationError("--tls-cert \(cert) / --tls-key \(key) do not load as PEM: \(error)")
+            }
+        default:
+            throw ValidationError("--tls-cert and --tls-key go together")
+        }
     }
 
     /// Where the web app's files are: the given directory, else the first that exists of the

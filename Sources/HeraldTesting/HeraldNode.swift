@@ -5,8 +5,10 @@ public final class HeraldNode: Sendable {
     public let process: ChildProcess
     public let port: Int
     public let secret: String
+    /// `http`, or `https` for a node started with `--tls-cert`.
+    public let scheme: String
 
-    public var url: String { "http://127.0.0.1:\(port)" }
+    public var url: String { "\(scheme)://127.0.0.1:\(port)" }
 
     /// Starts `herald <subcommand>` on 127.0.0.1 with port 0 and reads the port it bound.
     public static func start(
@@ -25,17 +27,18 @@ public final class HeraldNode: Sendable {
             [subcommand, "--host", "127.0.0.1", "--port", "0", "--jwt-secret", secret] + extra,
             environment: environment
         )
-        let line = try await process.waitForLine(containing: "listening on http://")
+        let line = try await process.waitForLine(containing: "listening on http")
         guard let portText = line.split(separator: ":").last, let port = Int(portText) else {
             throw TestSupportError("cannot read the port from \(line.debugDescription)")
         }
-        return HeraldNode(process: process, port: port, secret: secret)
+        return HeraldNode(process: process, port: port, secret: secret, scheme: line.contains("https://") ? "https" : "http")
     }
 
-    private init(process: ChildProcess, port: Int, secret: String) {
+    private init(process: ChildProcess, port: Int, secret: String, scheme: String) {
         self.process = process
         self.port = port
         self.secret = secret
+        self.scheme = scheme
     }
 
     public func stop() async {

@@ -36,4 +36,29 @@ import Testing
         await after.waitForExit(timeout: .seconds(20))
         #expect(after.text.contains("local-cluster: down"), "\(after.text)")
     }
+
+    /// nginx terminating TLS in front of the cluster (a self-signed certificate made for the test):
+    /// python-socketio over WSS and HTTPS long-polling, the points API over HTTPS.
+    @Test func tlsThroughNginx() async throws {
+        let (cert, key) = try await makeSelfSignedCertificate()
+        let directory = TestPaths.temporaryFile("cluster-tls")
+        // nginx, redis, 3 gateways, the points API and nginx's TLS port, consecutive.
+        let port = try freeLoopbackPortRange(count: 7)
+        let secret = "local-cluster-\(UUID().uuidString)"
+        let environment = ["HERALD_CLUSTER_DIR": directory, "HERALD_BIN": TestPaths.heraldBinary, "HERALD_JWT_SECRET": secret]
+        let cluster = TestPaths.packageRoot + "/deploy/local-cluster"
+        let up = try ChildProcess(
+            cluster, ["up", "--nodes", "3", "--port", String(port), "--tls-cert", cert, "--tls-key", key], environment: environment
+        )
+        let started = await up.waitForExit(timeout: .seconds(60))
+        #expect(started == 0, "\(up.text)")
+        if started == 0 {
+            let outcome = try await PythonPeer.run("tls_scenarios.py", [
+                "tls_transports", "--url", "https://127.0.0.1:\(port + 6)", "--secret", secret, "--ca", cert,
+            ], timeout: .seconds(120))
+            #expect(outcome.succeeded, "\(outcome.output)")
+        }
+        let down = try ChildProcess(cluster, ["down"], environment: environment)
+        #expect(await down.waitForExit(timeout: .seconds(60)) == 0, "\(down.text)")
+    }
 }

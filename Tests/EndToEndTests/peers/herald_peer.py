@@ -36,8 +36,8 @@ def fresh_id(prefix):
 class Client:
     """A python-socketio client that records every event it receives."""
 
-    def __init__(self, url, token=None, transports=None, headers=None, auth=None):
-        self.sio = socketio.Client(reconnection=False)
+    def __init__(self, url, token=None, transports=None, headers=None, auth=None, http_session=None):
+        self.sio = socketio.Client(reconnection=False, http_session=http_session)
         self.events = []
         self.lock = threading.Lock()
         self.connect_error = None
