@@ -1,3 +1,4 @@
+import Foundation
 import HeraldTesting
 import Testing
 
@@ -14,6 +15,32 @@ import Testing
 
     @Test func filesWithoutTheDemo() async throws {
         try await run("webapp_files_without_demo")
+    }
+
+    /// The node stops under the page, which gives up after its 5 attempts, then starts again on the
+    /// same port; the page's Reconnect button connects it.
+    @Test func givesUpThenReconnects() async throws {
+        let port = try freeLoopbackPort()
+        let secret = "test-secret-\(UUID().uuidString)"
+        let database = TestPaths.temporaryFile("herald.sqlite")
+        let arguments = ["--demo", "--port", String(port), "--db", database]
+        let first = try await HeraldNode.start(secret: secret, arguments: arguments)
+        let page = try ChildProcess(TestPaths.python, [
+            TestPaths.scenario("webapp_scenarios.py"), "webapp_gives_up_and_reconnects", "--url", first.url, "--secret", secret,
+        ])
+        var second: HeraldNode?
+        do {
+            _ = try await page.waitForLine(containing: "signed-in", timeout: .seconds(60))
+            await first.stop()
+            _ = try await page.waitForLine(containing: "gave-up", timeout: .seconds(60))
+            second = try await HeraldNode.start(secret: secret, arguments: arguments)
+        } catch {
+            Issue.record("\(error)")
+        }
+        let code = await page.waitForExit(timeout: .seconds(60))
+        await second?.stop()
+        await first.stop()
+        #expect(code == 0, "\(page.text)")
     }
 
     private func run(_ name: String, nodeArguments: [String] = []) async throws {

@@ -217,6 +217,51 @@ def webapp_recovers_through_nginx(args):
 
 
 @scenario
+def webapp_gives_up_and_reconnects(args):
+    """Driven with WebAppTests.givesUpThenReconnects, which stops the node when this prints
+    `signed-in` and starts it again on the same port when this prints `gave-up`: the indicator
+    goes reconnecting, then gave up after the seed's 5 attempts (Reconnect shown); Reconnect
+    connects to the new node, which did not keep the session (recovered false), and the center
+    comes back by sync."""
+    guest = fresh_id("guest")
+    admin = make_token(args.secret, fresh_id("admin"), "admin")
+    driver = sized_browser()
+    try:
+        sign_in_demo(driver, args.url, "guest", guest)
+        post(args, "/api/points/add", {"guestId": guest, "restaurantId": "r-demo", "amount": 4}, admin)
+        wait_until(driver, "return document.getElementById('badge').textContent === '1'")
+        driver.execute_script("window.states = []; window.herald.on('state', (s) => window.states.push(s));")
+        print("signed-in", flush=True)
+        wait_until(driver, "return document.getElementById('connection').dataset.state === 'reconnecting'", timeout=20)
+        # 5 attempts, 1 s backing off to 5 s, each randomised by +-50 %: at most about 25 s.
+        wait_until(driver, "return document.getElementById('connection').dataset.state === 'gave_up'", timeout=45)
+        expect(driver.execute_script("return !document.getElementById('reconnect').hidden"), "Reconnect is offered")
+        screenshot(driver, "gave-up")
+        print("gave-up", flush=True)
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                if requests.get(args.url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except requests.RequestException:
+                pass
+            time.sleep(0.2)
+        driver.find_element(By.ID, "reconnect").click()
+        wait_until(driver, "return document.getElementById('connection').dataset.state === 'connected'", timeout=20)
+        recovered = driver.execute_script("return window.herald.recovered")
+        expect(recovered is False, "a new process has no session to recover")
+        # The embedded notification center went with the old process: sync gives the new one's.
+        wait_until(driver, "return document.getElementById('badge').hidden")
+        states = driver.execute_script("return window.states")
+        expect(states[:1] == ["reconnecting"] and "gave_up" in states and states[-1] == "connected", states)
+        errors = [e for e in console_errors(driver) if "socket.io" not in e["message"]]
+        expect(not errors, errors)
+        print(f"webapp_gives_up_and_reconnects: states {states}")
+    finally:
+        driver.quit()
+
+
+@scenario
 def webapp_files_without_demo(args):
     """Without --demo no endpoint mints tokens (and /demo says so); the page, the library and the
     unmodified socket.io-client bundle are served; nothing outside the web root is."""
