@@ -47,7 +47,11 @@ def cluster_delivery(args):
 
     presence = requests.get(f"{args.api}/api/presence/restaurant:{restaurant}",
                             headers={"Authorization": f"Bearer {staff_token}"}, timeout=10).json()
-    expect(presence == {"room": f"restaurant:{restaurant}", "sockets": len(staff), "users": 1}, presence)
+    expect({k: presence[k] for k in ("room", "sockets", "users")} ==
+           {"room": f"restaurant:{restaurant}", "sockets": len(staff), "users": 1}, presence)
+    # One staff socket on each gateway, and every node of the cluster counted (gateways and the API).
+    expect(sorted(presence["nodes"].values()) == [1] * len(staff) and len(presence["nodes"]) == len(staff), presence)
+    expect(presence["servers"] >= len(staff), presence)
     guest_presence = requests.get(f"{args.api}/api/presence/guest:{guest}", timeout=10,
                                   headers={"Authorization": f"Bearer {make_token(args.secret, 'a', 'admin')}"}).json()
     expect(guest_presence["sockets"] == len(guests) and guest_presence["users"] == 1, guest_presence)
