@@ -28,9 +28,8 @@ struct DemoTokens: HTTPEndpoint {
         switch (head.path, head.method) {
         case ("/demo", .GET):
             responder.respond(.ok, json: authority == nil ? #"{"demo":false}"# : #"{"demo":true,"roles":["guest","restaurant","admin"]}"#)
-        case ("/demo/token", _) where authority == nil:
-            responder.respond(.notFound, json: errorBody(code: "not_found", message: "no such endpoint: the demo is off"))
         case ("/demo/token", .POST):
+            guard let authority else { return Self.demoIsOff(responder) }
             let identity: Identity
             switch Self.identity(from: body) {
             case .success(let found): identity = found
@@ -38,7 +37,6 @@ struct DemoTokens: HTTPEndpoint {
                 responder.respond(.badRequest, json: errorBody(code: "bad_request", message: refusal.message))
                 return
             }
-            guard let authority else { return }
             channel.eventLoop.makeFutureWithTask { try await authority.sign(identity, ttl: Self.ttl) }.whenComplete { result in
                 switch result {
                 case .success(let token):
@@ -47,9 +45,16 @@ struct DemoTokens: HTTPEndpoint {
                     responder.respond(.internalServerError, json: errorBody(code: "internal", message: "could not sign"))
                 }
             }
+        case ("/demo/token", _) where authority == nil:
+            Self.demoIsOff(responder)
         default:
             responder.respond(.methodNotAllowed, json: errorBody(code: "method_not_allowed", message: "GET /demo or POST /demo/token"))
         }
+    }
+
+    /// Without `--demo` the token endpoint does not exist, whatever the method.
+    private static func demoIsOff(_ responder: HTTPResponder) {
+        responder.respond(.notFound, json: errorBody(code: "not_found", message: "no such endpoint: the demo is off"))
     }
 
     struct Refusal: Error { let message: String }

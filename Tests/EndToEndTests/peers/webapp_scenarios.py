@@ -142,6 +142,12 @@ def webapp_staff(args):
     feed; an admin sends a system alert from its view and gets it as a toast, and sees the
     cluster's rooms; no console errors."""
     restaurant = fresh_id("r")
+    # The demo endpoint signs only what SPEC section 3 allows.
+    for body in ({"role": "root", "sub": "x"}, {"role": "restaurant", "sub": "x"}, {"role": "guest", "sub": "a b"},
+                 {"role": "guest"}, [1, 2]):
+        refused = requests.post(args.url + "/demo/token", json=body, timeout=10)
+        expect(refused.status_code == 400 and refused.json()["error"]["code"] == "bad_request", (body, refused.text))
+    expect(requests.get(args.url + "/demo/token", timeout=10).status_code == 405, "GET /demo/token")
     driver = sized_browser()
     try:
         sign_in_demo(driver, args.url, "restaurant", fresh_id("staff"), restaurant=restaurant)
