@@ -363,18 +363,29 @@ function setUpAdmin(session) {
 
 async function refreshPresence(session) {
   if (herald && !herald.isConnected) return;
+  try {
+    const cluster = await api(session, "GET", "/api/presence");
+    const plural = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+    $("totals").textContent = `${plural(cluster.sockets, "connection")} of ${plural(cluster.users, "user")} in ` +
+      `${plural(cluster.rooms, "room")}, on ${plural(cluster.servers, "node")}.`;
+    fillTable("nodes", Object.entries(cluster.nodes).sort().map(([node, sockets]) => [node, sockets]));
+  } catch (error) {
+    $("totals").textContent = error.message;
+  }
   const rows = [];
-  let servers = null;
   for (const room of watched) {
     try {
       const answer = await api(session, "GET", `/api/presence/${room}`);
-      servers = answer.servers ?? servers;
       rows.push([room, answer.sockets, answer.users, Object.entries(answer.nodes ?? {}).map(([n, c]) => `${n}: ${c}`).join(", ") || "—"]);
     } catch (error) {
       rows.push([room, "—", "—", error.message]);
     }
   }
-  $("rooms").replaceChildren(...rows.map((cells) => {
+  fillTable("rooms", rows);
+}
+
+function fillTable(id, rows) {
+  $(id).replaceChildren(...rows.map((cells) => {
     const row = document.createElement("tr");
     for (const cell of cells) {
       const td = document.createElement("td");
@@ -383,7 +394,6 @@ async function refreshPresence(session) {
     }
     return row;
   }));
-  $("servers").textContent = servers ? `${servers} node${servers === 1 ? "" : "s"} in the cluster.` : "";
 }
 
 window.addEventListener("pagehide", () => clearInterval(presenceTimer));

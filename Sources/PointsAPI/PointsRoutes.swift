@@ -29,6 +29,7 @@ struct PointsRoutes: Sendable {
         api.get("guests/:id/balance") { request, context in try await balance(request, context) }
         api.get("guests/:id/transactions") { request, context in try await transactions(request, context) }
         api.get("presence/:room") { request, context in try await presence(request, context) }
+        api.get("presence") { request, _ in try await clusterPresence(request) }
     }
 
     // MARK: Writes
@@ -185,15 +186,33 @@ struct PointsRoutes: Sendable {
         let room = raw.removingPercentEncoding ?? raw
         guard let channel = ChannelName(room) else { throw APIError(.badRequest, "invalid_channel", "not a room name") }
         try Access.requirePresence(caller, channel)
-        let sockets = try await presence.fetchSockets(BroadcastOptions(rooms: [room]))
+        var counts = try await count(presence.fetchSockets(BroadcastOptions(rooms: [room])))
+        counts["room"] = .string(room)
+        return json(200, JSONValue.object(counts).jsonString)
+    }
+
+    /// The whole cluster, for admins: every connection, by node, and how many named rooms they hold.
+    private func clusterPresence(_ request: Request) async throws -> Response {
+        let caller = try await authenticate(request)
+        guard caller.role == .admin else { throw APIError.forbidden("the cluster's presence is for admins") }
+        let sockets = try await presence.fetchSockets(BroadcastOptions())
+        var counts = try await count(sockets)
+        // A socket's own id is a room too (Socket.IO's); only the named ones count here.
+        let rooms = Set(sockets.flatMap { socket in socket.rooms.filter { $0 != socket.id } })
+        counts["rooms"] = .number(Double(rooms.count))
+        return json(200, JSONValue.object(counts).jsonString)
+    }
+
+    /// Sockets, distinct users, sockets per node and the nodes sharing the adapter.
+    private func count(_ sockets: [SocketDetails]) async throws -> [String: JSONValue] {
         let users = Set(sockets.compactMap { $0.data["userId"]?.stringValue })
         var perNode: [String: Int] = [:]
         for socket in sockets { perNode[socket.data["nodeId"]?.stringValue ?? "unknown", default: 0] += 1 }
         let servers = (try? await presence.serverCount()) ?? 1
-        return json(200, JSONValue.object([
-            "room": .string(room), "sockets": .number(Double(sockets.count)), "users": .number(Double(users.count)),
+        return [
+            "sockets": .number(Double(sockets.count)), "users": .number(Double(users.count)),
             "nodes": .object(perNode.mapValues { .number(Double($0)) }), "servers": .number(Double(servers)),
-        ]).jsonString)
+        ]
     }
 
     // MARK: Helpers

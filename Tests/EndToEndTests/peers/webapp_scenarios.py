@@ -178,6 +178,16 @@ def webapp_staff(args):
         expect("Maintenance at 02:00" in toast, toast)
         rooms = wait_until(driver, "const r = document.querySelectorAll('#rooms tr'); return r.length >= 2 && document.getElementById('rooms').textContent")
         expect("admin" in rooms, rooms)
+        nodes = wait_until(driver, "const r = document.querySelectorAll('#nodes tr'); return r.length >= 1 && document.getElementById('nodes').textContent")
+        totals = driver.find_element(By.ID, "totals").text
+        expect("connection" in totals and "node" in totals, totals)
+        # Only admins see the whole cluster.
+        staff = make_token(args.secret, fresh_id("staff"), "restaurant", restaurant)
+        refused = requests.get(args.url + "/api/presence", headers={"Authorization": f"Bearer {staff}"}, timeout=10)
+        expect(refused.status_code == 403, refused.status_code)
+        admin = make_token(args.secret, fresh_id("admin"), "admin")
+        everyone = requests.get(args.url + "/api/presence", headers={"Authorization": f"Bearer {admin}"}, timeout=10).json()
+        expect(everyone["sockets"] >= 1 and everyone["rooms"] >= 2 and sum(everyone["nodes"].values()) == everyone["sockets"], everyone)
         screenshot(driver, "admin")
         errors += console_errors(driver)
         expect(not errors, errors)
