@@ -72,6 +72,11 @@ public struct StaticFiles: HTTPEndpoint {
             responder.respond(.notModified, headers: headers)
             return
         }
+        if !file.contentType.hasPrefix("text/html") {
+            // Scripts and styles are public: an app on another origin imports the client library
+            // (and the bundle it imports) as a module, which the browser loads with CORS.
+            headers.add(name: "access-control-allow-origin", value: "*")
+        }
         if file.contentType.hasPrefix("text/html") {
             // The page loads only its own scripts and styles and talks only to its own origin.
             headers.add(

@@ -8,7 +8,7 @@ import Testing
 /// and admin views, no console errors (screenshots in .build/screenshots). The page through nginx
 /// with its gateway killed runs in `LocalClusterTests`.
 @Suite(.serialized) struct WebAppTests {
-    @Test(arguments: ["webapp_guest", "webapp_staff"])
+    @Test(arguments: ["webapp_guest", "webapp_staff", "library_from_another_origin"])
     func inChromium(_ name: String) async throws {
         try await run(name, nodeArguments: ["--demo"])
     }

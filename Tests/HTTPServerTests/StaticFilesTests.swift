@@ -41,6 +41,8 @@ import Testing
         let script = try get(files, "GET /client/lib.js HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(script.lowercased().contains("content-type: text/javascript; charset=utf-8"))
         #expect(script.hasSuffix("export const a = 1;"))
+        #expect(script.lowercased().contains("access-control-allow-origin: *"), "a module imported from another origin")
+        #expect(!page.lowercased().contains("access-control-allow-origin"))
     }
 
     @Test func hiddenUnknownAndOutsidePathsAreNotServed() throws {

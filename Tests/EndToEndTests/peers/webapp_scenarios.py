@@ -13,7 +13,7 @@ import urllib.parse
 import requests
 from selenium.webdriver.common.by import By
 
-from browser_scenarios import browser, wait_until
+from browser_scenarios import PAGE, browser, serve_pages, wait_until
 from herald_peer import fresh_id, make_token
 from scenarios import expect, main, scenario
 
@@ -275,6 +275,30 @@ def webapp_gives_up_and_reconnects(args):
         print(f"webapp_gives_up_and_reconnects: states {states}")
     finally:
         driver.quit()
+
+
+@scenario
+def library_from_another_origin(args):
+    """An app on another origin imports /client/herald-notifications.js from the node (a module
+    loaded with CORS, and the bundle it imports too), connects, and its store gets an event."""
+    guest = fresh_id("guest")
+    admin = make_token(args.secret, fresh_id("admin"), "admin")
+    pages = serve_pages()
+    driver = sized_browser()
+    try:
+        query = urllib.parse.urlencode({"url": args.url, "token": make_token(args.secret, guest, "guest")})
+        driver.get(f"http://127.0.0.1:{pages.server_port}/{PAGE}/library.html?{query}")
+        wait_until(driver, "return window.result && window.result.connected")
+        post(args, "/api/points/add", {"guestId": guest, "restaurantId": "r-demo", "amount": 2}, admin)
+        wait_until(driver, "return window.result.events.length === 1 && window.result.unreadCount === 1")
+        result = driver.execute_script("return window.result")
+        expect(result["states"][-1] == "connected" and result["toasts"] == 1, result)
+        errors = console_errors(driver)
+        expect(not errors, errors)
+        print(f"library_from_another_origin: {result['states']}, 1 event, unread 1")
+    finally:
+        driver.quit()
+        pages.shutdown()
 
 
 @scenario
