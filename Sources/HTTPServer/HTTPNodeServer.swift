@@ -3,7 +3,6 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOHTTP1
 import NIOPosix
-import NIOSSL
 import ServiceLifecycle
 
 /// A node's listener: HTTP/1.1 with optional WebSocket upgrades, requests routed to endpoints.
@@ -21,11 +20,11 @@ public final class HTTPNodeServer: Service {
         /// The most connections one peer address may hold at once; 0 for no bound.
         public var maxConnectionsPerAddress: Int
         /// HTTPS and WSS on the port instead of HTTP and WS, when set.
-        public var tls: NIOSSLContext?
+        public var tls: ChannelSecurity?
 
         public init(
             host: String, port: Int, maxQueuedBytes: Int = 1 << 20, deadlines: HTTPDeadlines = HTTPDeadlines(),
-            maxConnectionsPerAddress: Int = 0, tls: NIOSSLContext? = nil
+            maxConnectionsPerAddress: Int = 0, tls: ChannelSecurity? = nil
         ) {
             self.host = host
             self.port = port
@@ -114,9 +113,7 @@ public final class HTTPNodeServer: Service {
                     }
                     // TLS first: everything after it (HTTP, the WebSocket upgrade, the deadlines)
                     // sees plain bytes, so HTTPS long-polling and WSS take the same path as HTTP.
-                    if let tls {
-                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                    }
+                    if let tls { try tls.install(channel) }
                     try Self.configure(channel, endpoints: endpoints, upgraders: makeUpgraders(), deadlines: deadlines)
                 }
             }
@@ -131,5 +128,16 @@ public final class HTTPNodeServer: Service {
         logger.info("[Server] Shutting down: closing the listener and every session")
         try? await server.close()
         await onShutdown()
+    }
+}
+
+/// What secures each accepted connection before HTTP sees it: TLS, given by the executable (which
+/// links swift-nio-ssl) so that this module, and the fuzz targets built on it, do not.
+public struct ChannelSecurity: Sendable {
+    /// Adds the handler (NIOSSL's server handler) first in a new connection's pipeline.
+    public let install: @Sendable (any Channel) throws -> Void
+
+    public init(install: @escaping @Sendable (any Channel) throws -> Void) {
+        self.install = install
     }
 }

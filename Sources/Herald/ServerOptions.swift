@@ -100,7 +100,7 @@ struct ServerOptions: ParsableArguments {
 
     /// The TLS context of `--tls-cert` and `--tls-key` (PEM files), or nil for plain HTTP. One of
     /// the two without the other, or files that do not load, is a usage error in one line.
-    func resolvedTLS() throws -> NIOSSLContext? {
+    func resolvedTLS() throws -> ChannelSecurity? {
         let cert = Environment.string(tlsCert, "HERALD_TLS_CERT"), key = Environment.string(tlsKey, "HERALD_TLS_KEY")
         switch (cert, key) {
         case (nil, nil):
@@ -114,7 +114,10 @@ struct ServerOptions: ParsableArguments {
                     certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(privateKey)
                 )
                 configuration.minimumTLSVersion = .tlsv12
-                return try NIOSSLContext(configuration: configuration)
+                let context = try NIOSSLContext(configuration: configuration)
+                return ChannelSecurity { channel in
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+                }
             } catch let error as ValidationError {
                 throw error
             } catch {
