@@ -119,6 +119,7 @@ let package = Package(
         .target(
             name: "HeraldAuth",
             dependencies: ["Vocabulary", 
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],

@@ -31,24 +31,44 @@ public final class EngineSocket {
     /// The layer above; released when the session closes, which breaks the reference cycle.
     public var delegate: (any EngineSocketDelegate)?
 
-    public let configuration: EngineConfiguration
+    /// The server's, kept by the loop's heartbeat queue rather than by every session.
+    public var configuration: EngineConfiguration { heartbeats.configuration }
     private(set) var transport: any EngineTransport
     /// A WebSocket that is probing to replace the polling transport.
     private var probe: (any EngineTransport)?
     private var heartbeat: Heartbeat = .idle
-    private var timer: Scheduled<Void>?
+    /// Counts the pings scheduled; the queue's entries for an earlier one are stale.
+    private var beat: UInt32 = 0
+    private let heartbeats: HeartbeatQueue
     private var upgradeTimer: Scheduled<Void>?
     private(set) public var isClosed = false
     private let didClose: (EngineSocket) -> Void
 
-    /// The heartbeat of Engine.IO v4: the server pings, the client must pong within pingTimeout.
+    /// The heartbeat of Engine.IO v4: the server pings, the client must pong within pingTimeout,
+    /// and the next ping comes pingInterval after the pong (as in the Node server).
     enum Heartbeat {
+        /// Waiting to send the next ping.
         case idle
         case awaitingPong
-        case answered(at: NIODeadline)
     }
 
     init(
+        id: String,
+        handshake: HandshakeRequest,
+        transport: any EngineTransport,
+        heartbeats: HeartbeatQueue,
+        didClose: @escaping (EngineSocket) -> Void
+    ) {
+        self.id = id
+        self.eventLoop = heartbeats.eventLoop
+        self.handshake = handshake
+        self.transport = transport
+        self.heartbeats = heartbeats
+        self.didClose = didClose
+    }
+
+    /// A session with a heartbeat queue of its own (tests).
+    convenience init(
         id: String,
         eventLoop: any EventLoop,
         handshake: HandshakeRequest,
@@ -56,12 +76,8 @@ public final class EngineSocket {
         transport: any EngineTransport,
         didClose: @escaping (EngineSocket) -> Void
     ) {
-        self.id = id
-        self.eventLoop = eventLoop
-        self.handshake = handshake
-        self.configuration = configuration
-        self.transport = transport
-        self.didClose = didClose
+        let heartbeats = HeartbeatQueue(eventLoop: eventLoop, configuration: configuration)
+        self.init(id: id, handshake: handshake, transport: transport, heartbeats: heartbeats, didClose: didClose)
     }
 
     /// The name of the transport in use.
@@ -70,7 +86,7 @@ public final class EngineSocket {
     /// Sends the open packet and starts the heartbeat.
     func open(upgrades: [TransportName]) {
         transport.send(.open(configuration.openPacketData(sid: id, upgrades: upgrades)))
-        schedulePing(at: eventLoop.now + configuration.pingInterval)
+        scheduleNextPing()
     }
 
     // MARK: Sending
@@ -119,7 +135,7 @@ public final class EngineSocket {
         case .binaryMessage(let data):
             delegate?.engineSocket(self, didReceiveBinary: data)
         case .pong:
-            if case .awaitingPong = heartbeat { heartbeat = .answered(at: eventLoop.now) }
+            if case .awaitingPong = heartbeat { scheduleNextPing() }
         case .ping(let data):
             transport.send(.pong(data))
         case .close:
@@ -182,25 +198,24 @@ public final class EngineSocket {
 
     // MARK: Heartbeat
 
-    private func schedulePing(at deadline: NIODeadline) {
-        timer = eventLoop.assumeIsolated().scheduleTask(deadline: deadline) { [self] in
-            guard !isClosed else { return }
-            heartbeat = .awaitingPong
-            transport.send(.ping(""))
-            scheduleTimeoutCheck()
-        }
+    private func scheduleNextPing() {
+        beat &+= 1
+        heartbeat = .idle
+        heartbeats.schedule(.ping, for: self, beat: beat, at: eventLoop.now + configuration.pingInterval)
     }
 
-    private func scheduleTimeoutCheck() {
-        timer = eventLoop.assumeIsolated().scheduleTask(in: configuration.pingTimeout) { [self] in
-            switch heartbeat {
-            case .awaitingPong:
-                close(reason: .pingTimeout, notifyPeer: false)
-            case .answered(let at):
-                schedulePing(at: at + configuration.pingInterval)
-            case .idle:
-                break
-            }
+    /// Called by the queue when an entry of this session comes due.
+    func heartbeatDue(_ kind: HeartbeatQueue.Kind, beat: UInt32) {
+        guard !isClosed, beat == self.beat else { return }
+        switch (kind, heartbeat) {
+        case (.ping, .idle):
+            heartbeat = .awaitingPong
+            transport.send(.ping(""))
+            heartbeats.schedule(.timeout, for: self, beat: beat, at: eventLoop.now + configuration.pingTimeout)
+        case (.timeout, .awaitingPong):
+            close(reason: .pingTimeout, notifyPeer: false)
+        case (.ping, .awaitingPong), (.timeout, .idle):
+            break
         }
     }
 
@@ -210,8 +225,6 @@ public final class EngineSocket {
     public func close(reason: EngineCloseReason, notifyPeer: Bool = true) {
         guard !isClosed else { return }
         isClosed = true
-        timer?.cancel()
-        timer = nil
         abandonProbe()
         transport.close(notifyPeer: notifyPeer)
         delegate?.engineSocket(self, didCloseWith: reason)

@@ -1,34 +1,16 @@
 import NIOCore
 import NIOWebSocket
 
-/// Fails the connection on frames RFC 6455 says a server MUST NOT accept, before anything reads them.
+/// The frames RFC 6455 says a server MUST NOT accept, found before anything reads them.
 ///
 /// NIO's decoder checks lengths and control-frame fragmentation; the rest is left to the
 /// application: frames from a client must be masked (section 5.1), the reserved bits must be
 /// clear when no extension was negotiated (5.2), reserved opcodes are an error (5.2), and a close
 /// frame carries nothing or a valid code and UTF-8 reason (5.5.1, 7.4). Each is answered with a
 /// close frame (1002, or 1007 for a reason that is not UTF-8), then the connection closes; no
-/// frame of that connection is read after it. Sits before the aggregator, which unmasks and merges
-/// fragments, so it sees every frame as the client sent it.
-final class WebSocketFrameValidator: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = WebSocketFrame
-    typealias InboundOut = WebSocketFrame
-    typealias OutboundOut = WebSocketFrame
-
-    private var failed = false
-
-    init() {}
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard !failed else { return }
-        let frame = unwrapInboundIn(data)
-        if let refusal = Self.refusal(of: frame) {
-            fail(context: context, code: refusal)
-        } else {
-            context.fireChannelRead(data)
-        }
-    }
-
+/// frame of that connection is read after it. `EngineWebSocketHandler` asks before it unmasks
+/// and merges fragments, so every frame is judged as the client sent it.
+enum WebSocketFrameValidator {
     /// The close code a frame earns, or nil when it may pass.
     static func refusal(of frame: WebSocketFrame) -> WebSocketErrorCode? {
         guard frame.maskKey != nil, !frame.rsv1, !frame.rsv2, !frame.rsv3 else { return .protocolError }
@@ -57,16 +39,6 @@ final class WebSocketFrameValidator: ChannelInboundHandler, RemovableChannelHand
         switch code {
         case 1000...1003, 1007...1014, 3000...4999: true
         default: false
-        }
-    }
-
-    private func fail(context: ChannelHandlerContext, code: WebSocketErrorCode) {
-        failed = true
-        var data = context.channel.allocator.buffer(capacity: 2)
-        data.write(webSocketErrorCode: code)
-        let frame = WebSocketFrame(fin: true, opcode: .connectionClose, data: data)
-        context.writeAndFlush(wrapOutboundOut(frame)).assumeIsolated().whenComplete { _ in
-            context.close(promise: nil)
         }
     }
 }

@@ -13,9 +13,10 @@ public struct RateLimiter: Sendable {
         case disconnect
     }
 
-    public var ratePerSecond: Double = 100
-    public var burst: Double = 200
-    public var graceBeforeDisconnect: TimeAmount = .seconds(10)
+    // Constants, not stored: every socket keeps a limiter.
+    public static let ratePerSecond: Double = 100
+    public static let burst: Double = 200
+    public static let graceBeforeDisconnect: TimeAmount = .seconds(10)
 
     private var tokens: Double
     private var updated: NIODeadline
@@ -25,13 +26,13 @@ public struct RateLimiter: Sendable {
     private var lastNotice: NIODeadline?
 
     public init(now: NIODeadline) {
-        tokens = 200
+        tokens = Self.burst
         updated = now
     }
 
     public mutating func admit(now: NIODeadline) -> Decision {
         let elapsed = Double((now - updated).nanoseconds) / 1e9
-        tokens = min(burst, tokens + max(0, elapsed) * ratePerSecond)
+        tokens = min(Self.burst, tokens + max(0, elapsed) * Self.ratePerSecond)
         updated = now
         if tokens >= 1 {
             tokens -= 1
@@ -41,7 +42,7 @@ public struct RateLimiter: Sendable {
         lastDrop = now
         let since = overSince ?? now
         overSince = since
-        if now - since >= graceBeforeDisconnect { return .disconnect }
+        if now - since >= Self.graceBeforeDisconnect { return .disconnect }
         let notify = lastNotice.map { now - $0 >= .seconds(1) } ?? true
         if notify { lastNotice = now }
         return .drop(notify: notify)

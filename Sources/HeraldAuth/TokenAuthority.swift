@@ -1,3 +1,4 @@
+import Crypto
 import JWTKit
 import NIOConcurrencyHelpers
 
@@ -77,15 +78,21 @@ public struct TokenAuthority: Sendable {
 /// token again and again, and each check costs an HMAC and a JSON decode.
 ///
 /// Bounded: when full it starts over, which costs one verification per token again.
+///
+/// Keyed by the token's SHA-256, not the token: a gateway verifies each of its connections'
+/// tokens, so the cache holds about one entry per idle connection, and a token's text (~200
+/// bytes) was the largest part of one (heaptrack). A digest stands for its token as safely as
+/// the text does: finding another string with the same digest is infeasible.
 final class VerifiedTokens: Sendable {
-    private let entries = NIOLockedValueBox<[String: (identity: Identity, expiry: Date)]>([:])
+    private let entries = NIOLockedValueBox<[SHA256Digest: (identity: Identity, expiry: Date)]>([:])
     static let capacity = 10_000
 
     func identity(for token: String, at now: Date) -> Identity? {
-        entries.withLockedValue { entries in
-            guard let entry = entries[token] else { return nil }
+        let key = SHA256.hash(data: Array(token.utf8))
+        return entries.withLockedValue { entries in
+            guard let entry = entries[key] else { return nil }
             guard entry.expiry > now else {
-                entries[token] = nil
+                entries[key] = nil
                 return nil
             }
             return entry.identity
@@ -93,9 +100,10 @@ final class VerifiedTokens: Sendable {
     }
 
     func remember(_ token: String, _ identity: Identity, until expiry: Date) {
+        let key = SHA256.hash(data: Array(token.utf8))
         entries.withLockedValue { entries in
             if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
-            entries[token] = (identity, expiry)
+            entries[key] = (identity, expiry)
         }
     }
 }

@@ -17,6 +17,9 @@ import Vocabulary
 /// Publishers (the outbox relay's emitter, a gateway's own broadcasts) assign offsets in the
 /// publishing script, so every gateway sees the same offset for an event, in the same order.
 public final class RedisRecovery: ConnectionRecovery {
+    /// Saved at connect and on every change of rooms: a gateway killed with SIGKILL says
+    /// nothing, and its sessions must still be in Redis for its clients to come back.
+    public var savesConnectedSessions: Bool { true }
     public let limits: RecoveryLimits
     public var window: Duration { limits.window }
     let client: RedisClient

@@ -20,9 +20,12 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
         self.registry = registry
         self.decoder = SocketIOPacketDecoder(maxAttachmentBytes: engine.configuration.maxPayload)
         // Like the Node server: a session that joins no namespace in time is closed.
-        connectTimer = engine.eventLoop.assumeIsolated().scheduleTask(in: server.connectTimeout) { [weak self] in
-            guard let self, self.socket == nil else { return }
-            self.engine.close(reason: .forcedClose)
+        // Holds the connection until it fires or `accept` cancels it: a weak reference would give
+        // every connection a side table for the rest of its life.
+        connectTimer = engine.eventLoop.assumeIsolated().scheduleTask(in: server.connectTimeout) { [self] in
+            connectTimer = nil
+            guard socket == nil else { return }
+            engine.close(reason: .forcedClose)
         }
     }
 

@@ -2,7 +2,9 @@ import CoreMetrics
 
 /// The counters of the Socket.IO layer, made from an explicit factory so that each server
 /// (and each test) owns its registry instead of a process-wide bootstrap.
-public struct SocketIOMetrics: Sendable {
+///
+/// A class: every socket keeps it, and one reference is smaller than five.
+public final class SocketIOMetrics: Sendable {
     /// Sockets connected to the default namespace.
     public let connections: Meter
     /// Engine.IO messages received from clients.

@@ -79,7 +79,7 @@ public final class SocketIOSocket {
         guard isConnected, rooms.insert(room).inserted else { return }
         registry.join(self, room: room)
         if let session {
-            session.joinOffsets[room] = offset ?? session.recovery.highWaterMark()
+            session.joined(room, at: offset ?? session.recovery.highWaterMark())
             session.scheduleSave(of: self)
         }
     }
@@ -88,7 +88,7 @@ public final class SocketIOSocket {
         guard rooms.remove(room) != nil else { return }
         registry.leave(self, room: room)
         if let session {
-            session.joinOffsets[room] = nil
+            session.left(room)
             session.scheduleSave(of: self)
         }
     }
@@ -162,7 +162,7 @@ public final class SocketIOSocket {
         isConnected = false
         registry.remove(self)
         rooms.removeAll()
-        session?.end(recoverable ? .release : .discard)
+        session?.end(recoverable ? .release : .discard, of: self)
         metrics.connections.decrement()
         let delegate = self.delegate
         self.delegate = nil

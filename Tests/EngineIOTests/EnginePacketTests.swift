@@ -100,10 +100,10 @@ import Testing
         #expect(CORSPolicy.anyOrigin.allowOriginHeader(for: "https://c.example") == "*")
     }
 
-    @Test func sessionIDsLookLikeNodes() {
+    @Test func sessionIDsAreBase64URLAndFitInline() {
         let ids = (0..<100).map { _ in EngineServer.makeSessionID() }
         #expect(Set(ids).count == 100)
-        #expect(ids.allSatisfy { $0.count == 20 && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" } })
+        #expect(ids.allSatisfy { $0.count == 15 && $0.utf8.count <= 15 && $0.allSatisfy { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" } })
     }
 
     @Test func openPacket() {

@@ -30,12 +30,17 @@ final class RecordingDelegate: EngineSocketDelegate {
 @Suite struct EngineSocketTests {
     let loop = EmbeddedEventLoop()
 
-    func makeSocket(_ transport: any EngineTransport) -> (EngineSocket, RecordingDelegate) {
+    var configuration: EngineConfiguration {
         var configuration = EngineConfiguration()
         configuration.pingInterval = .seconds(25)
         configuration.pingTimeout = .seconds(20)
+        return configuration
+    }
+
+    func makeSocket(_ transport: any EngineTransport, heartbeats: HeartbeatQueue? = nil) -> (EngineSocket, RecordingDelegate) {
         let socket = EngineSocket(
-            id: "sid", eventLoop: loop, handshake: .init(), configuration: configuration, transport: transport
+            id: "sid", handshake: .init(), transport: transport,
+            heartbeats: heartbeats ?? HeartbeatQueue(eventLoop: loop, configuration: configuration)
         ) { _ in }
         let delegate = RecordingDelegate()
         socket.delegate = delegate
@@ -118,5 +123,39 @@ final class RecordingDelegate: EngineSocketDelegate {
         polling.socket = socket
         for _ in 0..<10 { socket.send(text: String(repeating: "x", count: 20)) }
         #expect(delegate.closeReason == .transportError)
+    }
+
+    /// The sessions of a loop share one queue: each is pinged on its own schedule, a silent one
+    /// times out while the others stay, and answered heartbeats leave no entries piling up.
+    @Test func sessionsShareOneHeartbeatQueue() {
+        let queue = HeartbeatQueue(eventLoop: loop, configuration: configuration)
+        let early = RecordingTransport(.websocket), late = RecordingTransport(.websocket)
+        let (earlySocket, earlyDelegate) = makeSocket(early, heartbeats: queue)
+        earlySocket.open(upgrades: [])
+        loop.advanceTime(by: .seconds(10))
+        let (lateSocket, lateDelegate) = makeSocket(late, heartbeats: queue)
+        lateSocket.open(upgrades: [])
+
+        loop.advanceTime(by: .seconds(15))  // t = 25: the early one's ping, not yet the late one's
+        #expect(early.sent.last == .ping(""))
+        #expect(late.sent.last != .ping(""))
+        earlySocket.receive(.pong(""), from: early)
+        loop.advanceTime(by: .seconds(10))  // t = 35: the late one's ping
+        #expect(late.sent.last == .ping(""))
+
+        // The late one never answers: it times out at t = 55; the early one, answering, stays.
+        loop.advanceTime(by: .seconds(15))  // t = 50: the early one's second ping
+        #expect(early.sent.filter { $0 == .ping("") }.count == 2)
+        earlySocket.receive(.pong(""), from: early)
+        loop.advanceTime(by: .seconds(5))
+        #expect(lateDelegate.closeReason == .pingTimeout)
+        #expect(earlyDelegate.closeReason == nil)
+
+        for _ in 0..<20 {
+            loop.advanceTime(by: .seconds(25))
+            earlySocket.receive(.pong(""), from: early)
+        }
+        #expect(earlyDelegate.closeReason == nil)
+        #expect(queue.count <= 2)
     }
 }

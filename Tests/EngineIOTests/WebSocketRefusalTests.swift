@@ -10,13 +10,12 @@ import Testing
 @Suite struct WebSocketRefusalTests {
     static let maxPayload = 1_000
 
-    /// NIO's decoder and encoder (what the upgrader installs), then Herald's handlers.
+    /// NIO's decoder and encoder (what the upgrader installs, without its error handler), then Herald's.
     private func makeChannel() throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
         let sync = channel.pipeline.syncOperations
         try sync.addHandler(WebSocketFrameEncoder())
         try sync.addHandler(ByteToMessageHandler(WebSocketFrameDecoder(maxFrameSize: Self.maxPayload)))
-        try sync.addHandler(WebSocketProtocolErrorHandler())
         _ = try EngineServer.addWebSocketHandlers(to: channel, maxPayload: Self.maxPayload)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
@@ -45,6 +44,10 @@ import Testing
 
     /// The close code the server sent, and whether the channel is closed.
     private func closeCode(after input: ByteBuffer...) throws -> (code: UInt16?, closed: Bool) {
+        try closeCode(after: input)
+    }
+
+    private func closeCode(after input: [ByteBuffer]) throws -> (code: UInt16?, closed: Bool) {
         let channel = try makeChannel()
         for bytes in input { try channel.writeInbound(bytes) }
         channel.embeddedEventLoop.run()
@@ -138,6 +141,31 @@ import Testing
         let result = try closeCode(after: frame(0x01, [0x34, 0xC3]), frame(0x80, [0xA9]))
         #expect(result.code == nil)
         #expect(!result.closed)
+    }
+
+    @Test func fragmentsOverTheMessageBoundAreTooLarge() throws {
+        let half = Array(repeating: UInt8(0x61), count: Self.maxPayload / 2 + 1)
+        let result = try closeCode(after: frame(0x01, [0x34] + half), frame(0x80, half))
+        #expect(result.code == 1009)
+        #expect(result.closed)
+    }
+
+    @Test func tooManyFragmentsAreTooLarge() throws {
+        let parts = (0..<EngineWebSocketHandler.maxFragments).map { _ in frame(0x00, []) }
+        let result = try closeCode(after: [frame(0x01, [0x34])] + parts)
+        #expect(result.code == 1009)
+        #expect(result.closed)
+    }
+
+    @Test func aPingBetweenFragmentsIsAnsweredAndTheMessageStaysWhole() throws {
+        let channel = try makeChannel()
+        try channel.writeInbound(frame(0x01, [0x34, 0xC3]))
+        try channel.writeInbound(frame(0x89, [7]))
+        try channel.writeInbound(frame(0x80, [0xA9]))
+        var out = ByteBuffer()
+        while var part = try channel.readOutbound(as: ByteBuffer.self) { out.writeBuffer(&part) }
+        #expect(Array(out.readableBytesView) == [0x8A, 1, 7])
+        #expect(channel.isActive)
     }
 
     @Test func aValidCloseIsAnsweredAndCloses() throws {

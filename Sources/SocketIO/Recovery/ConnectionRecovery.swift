@@ -16,7 +16,12 @@ public protocol ConnectionRecovery: AnyObject, Sendable {
     /// a room joined now takes it as its join offset.
     func highWaterMark() -> RecoveryOffset
 
-    /// Saves (or replaces) sessions of connected sockets.
+    /// Whether sessions are saved while their sockets are connected (and on every change of
+    /// their rooms), or only when they go. A store that outlives the node (Redis) needs the
+    /// former, so that a node killed without a word leaves its sessions behind; one that dies
+    /// with the node gains nothing from it and would hold a copy of every connected socket.
+    var savesConnectedSessions: Bool { get }
+    /// Saves (or replaces) sessions.
     func save(_ sessions: [RecoverableSession]) async throws
     /// The socket of session `pid` went: the session may be restored for `window` from now.
     func release(pid: String) async throws

@@ -17,6 +17,9 @@ import Darwin
 public final class MemoryRecovery: ConnectionRecovery {
     public let limits: RecoveryLimits
     public var window: Duration { limits.window }
+    /// Only sessions whose socket went are kept, as Node's in-memory adapter keeps them: a live
+    /// copy of each connected socket's session would be lost with the process anyway.
+    public var savesConnectedSessions: Bool { false }
     private let state = NIOLockedValueBox(State())
     private let now: @Sendable () -> UInt64
 
