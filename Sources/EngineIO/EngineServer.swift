@@ -14,7 +14,10 @@ public final class EngineServer: HTTPEndpoint {
     public let configuration: EngineConfiguration
     public let path: String
     private let logger: Logger
-    private let sessions = NIOLockedValueBox<[String: NIOLoopBound<EngineSocket>]>([:])
+    private let sessions: NIOLockedValueBox<[String: NIOLoopBound<EngineSocket>]>
+    /// What every session calls when it ends; made once, so that no session holds a closure
+    /// context of its own.
+    private let forgetSession: @Sendable (EngineSocket) -> Void
     /// One per event loop: every session of a loop waits for its heartbeat in the same queue.
     private let heartbeatQueues = NIOLockedValueBox<[ObjectIdentifier: NIOLoopBound<HeartbeatQueue>]>([:])
     private let onConnection: @Sendable (EngineSocket) -> Void
@@ -30,6 +33,9 @@ public final class EngineServer: HTTPEndpoint {
         self.path = path
         self.logger = logger
         self.onConnection = onConnection
+        let sessions = NIOLockedValueBox<[String: NIOLoopBound<EngineSocket>]>([:])
+        self.sessions = sessions
+        forgetSession = { socket in sessions.withLockedValue { _ = $0.removeValue(forKey: socket.id) } }
     }
 
     /// Whether a request path belongs to this endpoint.
@@ -140,10 +146,9 @@ public final class EngineServer: HTTPEndpoint {
             id: Self.makeSessionID(),
             handshake: handshake,
             transport: transport,
-            heartbeats: heartbeats(of: channel.eventLoop)
-        ) { [weak self] socket in
-            self?.sessions.withLockedValue { _ = $0.removeValue(forKey: socket.id) }
-        }
+            heartbeats: heartbeats(of: channel.eventLoop),
+            didClose: forgetSession
+        )
     }
 
     /// The heartbeat queue of `eventLoop`'s sessions, made on its first session.

@@ -26,7 +26,8 @@ public struct HandshakeRequest: Sendable {
 /// before calling in.
 public final class EngineSocket {
     public let id: String
-    public let eventLoop: any EventLoop
+    /// The loop of its heartbeat queue (kept there, not in every session).
+    public var eventLoop: any EventLoop { heartbeats.eventLoop }
     public let handshake: HandshakeRequest
     /// The layer above; released when the session closes, which breaks the reference cycle.
     public var delegate: (any EngineSocketDelegate)?
@@ -35,14 +36,24 @@ public final class EngineSocket {
     public var configuration: EngineConfiguration { heartbeats.configuration }
     private(set) var transport: any EngineTransport
     /// A WebSocket that is probing to replace the polling transport.
-    private var probe: (any EngineTransport)?
+    private var probe: Probe?
     private var heartbeat: Heartbeat = .idle
     /// Counts the pings scheduled; the queue's entries for an earlier one are stale.
     private var beat: UInt32 = 0
     private let heartbeats: HeartbeatQueue
-    private var upgradeTimer: Scheduled<Void>?
     private(set) public var isClosed = false
     private let didClose: (EngineSocket) -> Void
+
+    /// A WebSocket probing to take over a polling session, and the time it has to do it. A class,
+    /// so that sessions that never upgrade (every WebSocket one) keep one word for it.
+    private final class Probe {
+        let transport: any EngineTransport
+        var timer: Scheduled<Void>?
+
+        init(transport: any EngineTransport) {
+            self.transport = transport
+        }
+    }
 
     /// The heartbeat of Engine.IO v4: the server pings, the client must pong within pingTimeout,
     /// and the next ping comes pingInterval after the pong (as in the Node server).
@@ -60,7 +71,6 @@ public final class EngineSocket {
         didClose: @escaping (EngineSocket) -> Void
     ) {
         self.id = id
-        self.eventLoop = heartbeats.eventLoop
         self.handshake = handshake
         self.transport = transport
         self.heartbeats = heartbeats
@@ -123,7 +133,7 @@ public final class EngineSocket {
         guard !isClosed else { return }
         if source === transport {
             receiveOnCurrentTransport(packet)
-        } else if let probe, source === probe {
+        } else if let probe = probe?.transport, source === probe {
             receiveOnProbe(packet, probe: probe)
         }
     }
@@ -152,8 +162,8 @@ public final class EngineSocket {
     /// A WebSocket asks to take over this polling session; false refuses it.
     func beginUpgrade(to candidate: any EngineTransport) -> Bool {
         guard !isClosed, probe == nil, transport.name == .polling else { return false }
-        probe = candidate
-        upgradeTimer = eventLoop.assumeIsolated().scheduleTask(in: configuration.upgradeTimeout) { [self] in
+        probe = Probe(transport: candidate)
+        probe?.timer = eventLoop.assumeIsolated().scheduleTask(in: configuration.upgradeTimeout) { [self] in
             abandonProbe()
         }
         return true
@@ -166,8 +176,7 @@ public final class EngineSocket {
             // Ends the pending long-poll so the client can pause polling and send `5`.
             transport.send(.noop)
         case .upgrade:
-            upgradeTimer?.cancel()
-            upgradeTimer = nil
+            self.probe?.timer?.cancel()
             let polling = transport
             transport = probe
             self.probe = nil
@@ -181,9 +190,8 @@ public final class EngineSocket {
     }
 
     private func abandonProbe() {
-        upgradeTimer?.cancel()
-        upgradeTimer = nil
-        probe?.close(notifyPeer: false)
+        probe?.timer?.cancel()
+        probe?.transport.close(notifyPeer: false)
         probe = nil
     }
 
@@ -191,7 +199,7 @@ public final class EngineSocket {
     func transportDidClose(_ closed: any EngineTransport, reason: EngineCloseReason) {
         if closed === transport {
             close(reason: reason, notifyPeer: false)
-        } else if let probe, closed === probe {
+        } else if let probe = probe?.transport, closed === probe {
             abandonProbe()
         }
     }

@@ -22,10 +22,7 @@ final class GatewaySocket: SocketDelegate {
         self.identity = identity
         self.namespace = namespace
         self.limiter = RateLimiter(now: socket.eventLoop.now)
-        self.eventLoop = socket.eventLoop
     }
-
-    private let eventLoop: any EventLoop
 
     // Derived from the identity when needed rather than kept: every idle connection would carry
     // them (heaptrack counted each stored string and array per socket).
@@ -116,9 +113,9 @@ final class GatewaySocket: SocketDelegate {
         case .failure(let error): return refuse(error, ack: ack, socket: socket)
         }
         let room = channel.description
-        if !socket.rooms.contains(room) {
+        if !socket.isIn(room) {
             let automatic = automaticRooms
-            let subscriptions = socket.rooms.count { !automatic.contains($0) }
+            let subscriptions = socket.roomList.count { !automatic.contains($0) }
             guard subscriptions < RoomPolicy.maxSubscriptions else {
                 return refuse(GatewayError(.tooManyRooms, "at most \(RoomPolicy.maxSubscriptions) subscriptions"), ack: ack, socket: socket)
             }
@@ -135,7 +132,7 @@ final class GatewaySocket: SocketDelegate {
         case .failure(let error): return refuse(error, ack: ack, socket: socket)
         }
         let room = channel.description
-        if socket.rooms.contains(room) {
+        if socket.isIn(room) {
             socket.leave(room)
             logger.info("[Unsubscribe] \(identity.userId) left \(room)")
         }
@@ -153,7 +150,7 @@ final class GatewaySocket: SocketDelegate {
     private func sync(ack: Acknowledgement?, socket: SocketIOSocket) {
         let store = namespace.notifications
         let room = center.room
-        eventLoop.makeFutureWithTask {
+        socket.eventLoop.makeFutureWithTask {
             try await store.list(room: room)
         }.assumeIsolated().whenComplete { [self] result in
             switch result {
@@ -188,7 +185,7 @@ final class GatewaySocket: SocketDelegate {
         let broadcaster = namespace.broadcaster
         let center = self.center
         let logger = self.logger
-        eventLoop.makeFutureWithTask { () -> Int? in
+        socket.eventLoop.makeFutureWithTask { () -> Int? in
             let unread: Int?
             var update: JSONValue
             switch action {

@@ -23,7 +23,9 @@ struct GatewayCommand: AsyncParsableCommand {
     func run() async throws {
         try options.bootstrapLogging()
         let logger = Logger(label: "herald")
-        let authority = await TokenAuthority(secret: options.resolvedSecret ?? "")
+        let authority = await TokenAuthority(
+            secret: options.resolvedSecret ?? "", cacheCapacity: TokenAuthority.gatewayCacheCapacity
+        )
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let assembly = try GatewayAssembly(
             options: options, group: group, authority: authority, notifications: MemoryNotificationStore(), logger: logger

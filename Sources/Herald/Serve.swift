@@ -52,8 +52,10 @@ struct Serve: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: System.coreCount)
         let ledger = try await ledgerOptions.openLedger(logger: logger)
         let notifications = MemoryNotificationStore()
+        // The sockets' tokens in a small cache of their own (see `TokenAuthority.init`).
+        let socketAuthority = await TokenAuthority(secret: secret, cacheCapacity: TokenAuthority.gatewayCacheCapacity)
         let assembly = try GatewayAssembly(
-            options: options, group: group, authority: authority, notifications: notifications, logger: logger
+            options: options, group: group, authority: socketAuthority, notifications: notifications, logger: logger
         )
         let gateway = assembly.gateway
         // Under `serve` the outbox publishes straight into this process's adapter.

@@ -11,10 +11,18 @@ import Foundation
 /// Signs and verifies Herald's HS256 tokens with one shared secret (jwt-kit).
 public struct TokenAuthority: Sendable {
     private let keys: JWTKeyCollection
-    private let verified = VerifiedTokens()
+    private let verified: VerifiedTokens
     var keysForTesting: JWTKeyCollection { keys }
+    public static let apiCacheCapacity = 10_000
+    /// Enough for the reconnects a gateway sees again within a token's life (page reloads,
+    /// network blips), without an entry for each of its connections.
+    public static let gatewayCacheCapacity = 1_024
 
-    public init(secret: String) async {
+    /// `cacheCapacity` bounds the tokens kept verified. The points API sees the same tokens
+    /// again and again (10,000 by default); a gateway verifies each of its connections' tokens
+    /// about once, so its cache would mostly hold one ~100-byte entry per idle connection.
+    public init(secret: String, cacheCapacity: Int = TokenAuthority.apiCacheCapacity) async {
+        verified = VerifiedTokens(capacity: cacheCapacity)
         let keys = JWTKeyCollection()
         await keys.add(hmac: HMACKey(from: Self.keyBytes(secret)), digestAlgorithm: .sha256)
         self.keys = keys
@@ -85,7 +93,11 @@ public struct TokenAuthority: Sendable {
 /// the text does: finding another string with the same digest is infeasible.
 final class VerifiedTokens: Sendable {
     private let entries = NIOLockedValueBox<[SHA256Digest: (identity: Identity, expiry: Date)]>([:])
-    static let capacity = 10_000
+    let capacity: Int
+
+    init(capacity: Int) {
+        self.capacity = capacity
+    }
 
     func identity(for token: String, at now: Date) -> Identity? {
         let key = SHA256.hash(data: Array(token.utf8))
@@ -102,7 +114,7 @@ final class VerifiedTokens: Sendable {
     func remember(_ token: String, _ identity: Identity, until expiry: Date) {
         let key = SHA256.hash(data: Array(token.utf8))
         entries.withLockedValue { entries in
-            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            if entries.count >= capacity { entries.removeAll(keepingCapacity: true) }
             entries[key] = (identity, expiry)
         }
     }

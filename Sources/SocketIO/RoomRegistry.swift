@@ -37,7 +37,7 @@ public final class RoomRegistry {
 
     /// Removes a socket from every room at once (SPEC section 3: nothing is left behind).
     func remove(_ socket: SocketIOSocket) {
-        for room in socket.rooms { leave(socket, room: room) }
+        for room in socket.roomList { leave(socket, room: room) }
         // A recovered socket takes the id of one whose connection may not have been seen to
         // drop yet: only the socket itself leaves its id's place.
         if sockets[socket.id] === socket { sockets.removeValue(forKey: socket.id) }

@@ -38,14 +38,17 @@ public struct Acknowledgement {
 public final class SocketIOSocket {
     /// The Socket.IO id (what `socket.id` shows in the client), not the Engine.IO session id.
     public let id: String
-    public let namespace = "/"
+    public var namespace: String { "/" }
     public var handshake: HandshakeRequest { engine.handshake }
     /// The Engine.IO transport in use right now.
     public var transportName: TransportName { engine.transportName }
     /// What `fetchSockets` reports for this socket (its delegate's `socketData`).
     public var data: JSONValue { delegate?.socketData ?? .null }
     /// The rooms joined, not counting the implicit room named by `id`.
-    public private(set) var rooms: Set<String> = []
+    public var rooms: Set<String> { Set(roomList) }
+    /// The same, in the order they were joined: a socket is in a few rooms, and an array of
+    /// them takes half the bytes of a set (heaptrack counted each idle connection's).
+    public private(set) var roomList: [String] = []
     public var delegate: (any SocketDelegate)?
     public private(set) var isConnected = true
 
@@ -66,6 +69,9 @@ public final class SocketIOSocket {
     /// The private session id a recovering client presents (`pid`), when recovery is on.
     public var pid: String? { session?.pid }
 
+    /// Whether the socket is in `room` (its own id's room aside).
+    public func isIn(_ room: String) -> Bool { roomList.contains(room) }
+
     /// The event loop the socket lives on.
     public var eventLoop: any EventLoop { engine.eventLoop }
 
@@ -76,7 +82,8 @@ public final class SocketIOSocket {
     /// Joins `room`; a recovered room keeps the offset it was first joined at, a new one takes
     /// the node's high-water mark (every event at or before it was for other sockets).
     func join(_ room: String, at offset: RecoveryOffset?) {
-        guard isConnected, rooms.insert(room).inserted else { return }
+        guard isConnected, !roomList.contains(room) else { return }
+        roomList.append(room)
         registry.join(self, room: room)
         if let session {
             session.joined(room, at: offset ?? session.recovery.highWaterMark())
@@ -85,7 +92,8 @@ public final class SocketIOSocket {
     }
 
     public func leave(_ room: String) {
-        guard rooms.remove(room) != nil else { return }
+        guard let index = roomList.firstIndex(of: room) else { return }
+        roomList.remove(at: index)
         registry.leave(self, room: room)
         if let session {
             session.left(room)
@@ -161,7 +169,7 @@ public final class SocketIOSocket {
         guard isConnected else { return }
         isConnected = false
         registry.remove(self)
-        rooms.removeAll()
+        roomList.removeAll()
         session?.end(recoverable ? .release : .discard, of: self)
         metrics.connections.decrement()
         let delegate = self.delegate
@@ -175,7 +183,7 @@ public final class SocketIOSocket {
         guard isConnected else { return }
         isConnected = false
         registry.remove(self)
-        rooms.removeAll()
+        roomList.removeAll()
         session?.held = nil
         metrics.connections.decrement()
     }

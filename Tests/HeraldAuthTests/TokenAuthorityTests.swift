@@ -65,4 +65,20 @@ import Testing
         #expect(TokenAuthority.bearerToken("Bearer") == nil)
         #expect(TokenAuthority.bearerToken(nil) == nil)
     }
+
+    /// The cache keeps verified tokens by digest, until they expire, within its bound.
+    @Test func verifiedTokensAreBoundedAndExpire() {
+        let cache = VerifiedTokens(capacity: 2)
+        let now = Date()
+        let guest = Identity(userId: "g", role: .guest)
+        cache.remember("token-a", guest, until: now.addingTimeInterval(60))
+        cache.remember("token-b", guest, until: now.addingTimeInterval(60))
+        #expect(cache.identity(for: "token-a", at: now) == guest)
+        #expect(cache.identity(for: "token-c", at: now) == nil)
+        // Full: it starts over, so the older entries go.
+        cache.remember("token-c", guest, until: now.addingTimeInterval(60))
+        #expect(cache.identity(for: "token-b", at: now) == nil)
+        #expect(cache.identity(for: "token-c", at: now) == guest)
+        #expect(cache.identity(for: "token-c", at: now.addingTimeInterval(61)) == nil)
+    }
 }
