@@ -121,9 +121,16 @@ public final class SocketIOSocket {
             metrics.deliveryErrors.increment()
             return false
         }
-        if session?.held != nil {
-            session?.held?.append((message, offset))
-            return false
+        if let session {
+            if session.held != nil {
+                session.held?.append((message, offset))
+                return false
+            }
+            if let through = session.replayedThrough, let offset {
+                // Logged before the replay read it, but published after: the client has it.
+                guard offset > through else { return false }
+                session.replayedThrough = nil
+            }
         }
         return engine.write(message)
     }
@@ -147,6 +154,10 @@ public final class SocketIOSocket {
             }
             if write(message, offset: offset) { wrote = true }
         }
+        // An event is logged and published in one step, but its publication can reach this node
+        // after the replay has read it from the log: until a later offset comes, live events up
+        // to the last one the client has are skipped (events come in offset order).
+        session?.replayedThrough = last
         if wrote { flush() }
     }
 

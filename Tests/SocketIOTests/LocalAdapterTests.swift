@@ -184,3 +184,33 @@ final class AdapterFixture {
         #expect(try await fixture.adapter.serverCount() == 1)
     }
 }
+
+/// A recovered socket after its replay: an event the replay sent is not sent again when its
+/// publication reaches the node late (it is logged and published in one step, but the log can
+/// be read before the publication arrives); later events go through.
+@Suite struct ReplayBoundaryTests {
+    @Test func aLateLiveCopyOfAReplayedEventIsSkipped() {
+        let loop = EmbeddedEventLoop()
+        let metrics = SocketIOMetrics(factory: NOOPMetricsHandler.instance)
+        let sink = SinkTransport()
+        let engine = EngineSocket(
+            id: "e", eventLoop: loop, handshake: .init(), configuration: .init(), transport: sink
+        ) { _ in }
+        let session = SessionState(pid: "p", owner: "o", recovery: MemoryRecovery(limits: RecoveryLimits()))
+        let socket = SocketIOSocket(id: "s", engine: engine, registry: RoomRegistry(), metrics: metrics, session: session)
+        func message(_ text: String) -> PreparedMessage {
+            PreparedMessage(message: ByteBuffer(string: text), attachments: [])
+        }
+        socket.beginReplay()
+        _ = socket.write(message("held-7"), offset: RecoveryOffset(milliseconds: 7, sequence: 0))
+        socket.endReplay(after: RecoveryOffset(milliseconds: 5, sequence: 0))
+        #expect(sink.frames.count == 1)  // the held one, after the replay's 5
+        _ = socket.write(message("late-6"), offset: RecoveryOffset(milliseconds: 6, sequence: 0))
+        _ = socket.write(message("late-7"), offset: RecoveryOffset(milliseconds: 7, sequence: 0))
+        #expect(sink.frames.count == 1)
+        _ = socket.write(message("live-8"), offset: RecoveryOffset(milliseconds: 8, sequence: 0))
+        _ = socket.write(message("no offset"))
+        #expect(sink.frames.count == 3)
+        #expect(session.replayedThrough == nil)
+    }
+}

@@ -14,6 +14,8 @@ final class SessionState {
     private(set) var joinOffsets: [(room: String, offset: RecoveryOffset)] = []
     /// Live broadcasts held back while the missed events are replayed, with their offsets.
     var held: [(message: PreparedMessage, offset: RecoveryOffset?)]?
+    /// After a replay, the last offset the client had: live events up to it are not sent again.
+    var replayedThrough: RecoveryOffset?
     private var saving = false
     private var dirty = false
     /// What to do with the stored session once the save in flight is done.

@@ -22,6 +22,7 @@ class RecoveringClient:
         self.sid = None
         self.recovered = None
         self.events = []  # (name, payload, offset) in arrival order
+        self.connects = []  # (index in events, offset presented) of each CONNECT, for reports
         self.arities = []  # how many arguments each event had
         self.lock = threading.Lock()
         self.ws = None
@@ -65,6 +66,7 @@ class RecoveringClient:
         self.closed.clear()
         # What follows the CONNECT reply (replayed events, `connected`) is read by the thread.
         mark = len(self.events)
+        self.connects.append((mark, auth.get("offset")))
         self.reader = threading.Thread(target=self._read, args=(self.ws,), daemon=True)
         self.reader.start()
         return self.wait_for("connected", since=mark)[-1]

@@ -102,6 +102,15 @@ def report(name, client, stream):
     by_event = len(event_ids) - len(set(event_ids))
     print(f"{name}: sent {len(stream.sent)}, received {len(received)}, lost {counts['lost']}, "
           f"duplicated {counts['duplicated']} (by eventId {by_event}), out of order {counts['outOfOrder']}")
+    if counts["duplicated"] or by_event:
+        # Where each copy came, and what the client presented at each CONNECT, to tell a replay
+        # of what it had from a second live delivery.
+        with client.lock:
+            events = [(index, payload["transactionId"], offset) for index, (name, payload, offset)
+                      in enumerate(client.events) if name == "points_added"]
+        twice = {tid for _, tid, _ in events if [t for _, t, _ in events].count(tid) > 1}
+        print("duplicates:", [(index, tid, offset) for index, tid, offset in events if tid in twice])
+        print("connects (index, offset presented):", client.connects)
     expect(counts["lost"] == 0 and counts["duplicated"] == 0 and counts["outOfOrder"] == 0 and by_event == 0, counts)
     expect(counts["strangers"] == 0, f"{counts['strangers']} events that were not this guest's")
 
