@@ -160,6 +160,7 @@ let package = Package(
             dependencies: ["Vocabulary", 
                 "SocketIO", "HeraldAuth", "RedisClient",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,4 +1,5 @@
 import HeraldAuth
+import NIOConcurrencyHelpers
 import SocketIO
 import Vocabulary
 
@@ -75,44 +76,71 @@ extension NotificationStore {
     }
 }
 
+/// A store that records without suspending (in memory), so that the outbox relay's events go
+/// from the commit to the sockets on the committing thread.
+public protocol ImmediateNotificationStore: NotificationStore {
+    func recordNow(_ batch: [(notification: StoredNotification, room: String)])
+}
+
 /// The embedded notification store of `herald serve`.
-public actor MemoryNotificationStore: NotificationStore {
+///
+/// A lock, not an actor: recording is the publishing path of every points event, and an actor
+/// costs a hop onto its executor and back for a few hundred nanoseconds of work.
+public final class MemoryNotificationStore: ImmediateNotificationStore {
     public static let capacity = 100
     /// Oldest first, so a new one is appended and the oldest dropped.
-    private var centers: [String: [StoredNotification]] = [:]
+    private let centers = NIOLockedValueBox<[String: [StoredNotification]]>([:])
 
     public init() {}
 
     public func record(_ notification: StoredNotification, room: String) {
-        // In place: a copy taken out of the dictionary would copy the whole center on append.
-        centers[room, default: []].appendUnlessKnown(notification, capacity: Self.capacity)
+        recordNow([(notification, room)])
+    }
+
+    public func record(_ batch: [(notification: StoredNotification, room: String)]) {
+        recordNow(batch)
+    }
+
+    public func recordNow(_ batch: [(notification: StoredNotification, room: String)]) {
+        centers.withLockedValue { centers in
+            for (notification, room) in batch {
+                // In place: a copy taken out of the dictionary would copy the whole center on append.
+                centers[room, default: []].appendUnlessKnown(notification, capacity: Self.capacity)
+            }
+        }
     }
 
     public func list(room: String) -> [StoredNotification] {
-        centers[room, default: []].reversed()
+        centers.withLockedValue { $0[room, default: []].reversed() }
     }
 
     public func markRead(room: String, id: String) -> Int? {
-        guard let index = centers[room]?.firstIndex(where: { $0.id == id }) else { return nil }
-        centers[room]?[index].read = true
-        return unreadCount(room)
+        centers.withLockedValue { centers in
+            guard let index = centers[room]?.firstIndex(where: { $0.id == id }) else { return nil }
+            centers[room]?[index].read = true
+            return Self.unreadCount(centers[room])
+        }
     }
 
     public func markAllRead(room: String) -> Int {
-        guard var items = centers[room] else { return 0 }
-        for index in items.indices { items[index].read = true }
-        centers[room] = items
-        return 0
+        centers.withLockedValue { centers in
+            guard var items = centers[room] else { return 0 }
+            for index in items.indices { items[index].read = true }
+            centers[room] = items
+            return 0
+        }
     }
 
     public func delete(room: String, id: String) -> Int? {
-        guard let index = centers[room]?.firstIndex(where: { $0.id == id }) else { return nil }
-        centers[room]?.remove(at: index)
-        return unreadCount(room)
+        centers.withLockedValue { centers in
+            guard let index = centers[room]?.firstIndex(where: { $0.id == id }) else { return nil }
+            centers[room]?.remove(at: index)
+            return Self.unreadCount(centers[room])
+        }
     }
 
-    private func unreadCount(_ room: String) -> Int {
-        centers[room, default: []].count { !$0.read }
+    private static func unreadCount(_ items: [StoredNotification]?) -> Int {
+        (items ?? []).count { !$0.read }
     }
 }
 
@@ -146,6 +174,12 @@ public struct NotificationRecorder: Broadcaster {
         try await next.broadcast(batch)
     }
 
+    /// In memory all the way (`herald serve`): recorded and delivered on the calling thread.
+    public var immediate: (any ImmediateBroadcaster)? {
+        guard let next = next.immediate, let store = store as? any ImmediateNotificationStore else { return nil }
+        return ImmediateRecorder(next: next, store: store)
+    }
+
     /// What a broadcast leaves in notification centers: the event, in each center-keeping room.
     static func notifications(of packet: SocketIOPacket, options: BroadcastOptions) -> [(notification: StoredNotification, room: String)] {
         guard let event = packet.eventName, let payload = packet.eventArguments.first,
@@ -156,6 +190,17 @@ public struct NotificationRecorder: Broadcaster {
         if case .number(let value)? = payload["timestamp"], let exact = Int64(exactly: value) { timestamp = exact }
         let notification = StoredNotification(id: eventId, event: event, payload: payload, timestamp: timestamp)
         return options.rooms.filter(NotificationCenterID.keeps(room:)).sorted().map { (notification, $0) }
+    }
+}
+
+/// `NotificationRecorder` when its store and its next broadcaster are both immediate.
+struct ImmediateRecorder: ImmediateBroadcaster {
+    let next: any ImmediateBroadcaster
+    let store: any ImmediateNotificationStore
+
+    func broadcastNow(_ batch: [Broadcast]) {
+        store.recordNow(batch.flatMap { NotificationRecorder.notifications(of: $0.packet, options: $0.options) })
+        next.broadcastNow(batch)
     }
 }
 

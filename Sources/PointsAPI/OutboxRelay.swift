@@ -12,7 +12,9 @@ import Vocabulary
 /// Two ways in, one way out:
 /// - **Handed over at commit.** The ledger gives the relay each transaction's events as it
 ///   commits (`Ledger.commits`); they are published at once, with no read of the outbox. This is
-///   the path from a POST to the screen.
+///   the path from a POST to the screen. When the broadcaster is in-process all the way
+///   (`herald serve`: the memory notification store and the local adapter) they are published
+///   on the committing thread itself; otherwise the relay's task publishes them.
 /// - **Read from the outbox.** At start (rows a crash left unpublished) and every second (rows
 ///   of another writer on the same database, and anything a failure left behind).
 ///
@@ -31,8 +33,10 @@ public final class OutboxRelay: Service {
     private let doorbell: AsyncStream<Void>
     private let ring: AsyncStream<Void>.Continuation
     private let marker: Marker
+    /// The broadcaster's synchronous form, if it has one.
+    private let immediate: (any ImmediateBroadcaster)?
     /// Events handed over at commit, not yet published.
-    private let handed = NIOLockedValueBox(Deque<OutboxEvent>())
+    private let handed = NIOLockedValueBox(Handover())
     /// What this relay published lately, so neither way in sends a row twice.
     private let published: NIOLockedValueBox<PublishedWindow>
     static let batchSize = 500
@@ -40,6 +44,7 @@ public final class OutboxRelay: Service {
     public init(ledger: any Ledger, broadcaster: any Broadcaster, logger: Logger) {
         self.ledger = ledger
         self.broadcaster = broadcaster
+        self.immediate = broadcaster.immediate
         self.logger = logger
         (doorbell, ring) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
         published = NIOLockedValueBox(PublishedWindow())
@@ -50,8 +55,24 @@ public final class OutboxRelay: Service {
 
     /// Events that just committed, in commit order; cheap, never blocks.
     func handOver(_ events: [OutboxEvent]) {
-        handed.withLockedValue { $0.append(contentsOf: events) }
-        ring.yield()
+        let publishedNow = handed.withLockedValue { handover -> Bool in
+            guard let immediate, handover.publishAtOnce, handover.waiting.isEmpty else {
+                handover.waiting.append(contentsOf: events)
+                return false
+            }
+            // Under the hand-over's lock, so commits publish in commit order.
+            let fresh = published.withLockedValue { $0.claim(events) }
+            immediate.broadcastNow(Self.broadcasts(of: fresh))
+            published.withLockedValue { $0.published(fresh.map(\.seq)) }
+            return true
+        }
+        if publishedNow { marker.wake() } else { ring.yield() }
+    }
+
+    /// Lets the next hand-overs be published at once, if the broadcaster can and none waits.
+    private func publishAtOnceFromNow(_ allowed: Bool) {
+        guard immediate != nil else { return }
+        handed.withLockedValue { handover in handover.publishAtOnce = allowed && handover.waiting.isEmpty }
     }
 
     /// Tells the relay to look at the outbox soon (rows another process committed).
@@ -96,6 +117,8 @@ public final class OutboxRelay: Service {
                         failing = false
                     }
                     backoff = .milliseconds(100)
+                    // Caught up (the outbox read at start included): what commits next can go at once.
+                    publishAtOnceFromNow(!busy)
                     if !busy { _ = await wakes.next() }
                 } catch {
                     if !failing {
@@ -103,6 +126,7 @@ public final class OutboxRelay: Service {
                         failing = true
                     }
                     lastRead = nil
+                    publishAtOnceFromNow(false)
                     try? await Task.sleep(for: backoff)
                     backoff = min(backoff * 2, .seconds(2))
                 }
@@ -137,16 +161,16 @@ public final class OutboxRelay: Service {
     }
 
     private func publishHandedOver() async throws -> Int {
-        let events = handed.withLockedValue { handed in
-            let batch = Array(handed.prefix(Self.batchSize))
-            handed.removeFirst(batch.count)
+        let events = handed.withLockedValue { handover in
+            let batch = Array(handover.waiting.prefix(Self.batchSize))
+            handover.waiting.removeFirst(batch.count)
             return batch
         }
         do {
             _ = try await publish(events)
         } catch let failure as UnpublishedEvents {
             // Back to the front, so they go first and in order once publishing works again.
-            handed.withLockedValue { $0.insert(contentsOf: failure.events, at: 0) }
+            handed.withLockedValue { $0.waiting.insert(contentsOf: failure.events, at: 0) }
             throw failure.underlying
         }
         return events.count
@@ -155,14 +179,10 @@ public final class OutboxRelay: Service {
     /// Broadcasts the events this relay has not published yet, in the order given; returns how
     /// many that was.
     private func publish(_ events: [OutboxEvent]) async throws -> Int {
-        let fresh = published.withLockedValue { window in events.filter { !window.contains($0.seq) } }
+        // Claimed before they go, so a hand-over published at once meanwhile skips them.
+        let fresh = published.withLockedValue { $0.claim(events) }
         guard !fresh.isEmpty else { return 0 }
-        let batch = fresh.map { event in
-            Broadcast(
-                .event(event.event, [event.payload]),
-                options: BroadcastOptions(rooms: Set(event.rooms)), eventId: event.eventId
-            )
-        }
+        let batch = Self.broadcasts(of: fresh)
         var sent = fresh.count
         var failure: (any Error)?
         do {
@@ -176,11 +196,31 @@ public final class OutboxRelay: Service {
             failure = error
         }
         let seqs = fresh.prefix(sent).map(\.seq)
-        published.withLockedValue { window in seqs.forEach { window.insert($0) } }
+        published.withLockedValue { window in
+            window.published(seqs)
+            window.released(fresh.dropFirst(sent).map(\.seq))
+        }
         if !seqs.isEmpty { marker.wake() }
         if let failure { throw UnpublishedEvents(events: Array(fresh.dropFirst(sent)), underlying: failure) }
         return sent
     }
+
+    private static func broadcasts(of events: [OutboxEvent]) -> [Broadcast] {
+        events.map { event in
+            Broadcast(
+                .event(event.event, [event.payload]),
+                options: BroadcastOptions(rooms: Set(event.rooms)), eventId: event.eventId
+            )
+        }
+    }
+}
+
+/// The relay's hand-overs waiting for its task, and whether the next may skip the wait.
+private struct Handover {
+    var waiting = Deque<OutboxEvent>()
+    /// Set while the relay is caught up and publishing works: a commit's events are then
+    /// published on the committing thread; while anything waits here, they queue behind it.
+    var publishAtOnce = false
 }
 
 /// The events of a batch that did not go out, and why.
@@ -189,8 +229,8 @@ private struct UnpublishedEvents: Error {
     let underlying: any Error
 }
 
-/// The `seq`s a relay published: the most recent `capacity` of them, and every one whose
-/// mark has not committed yet.
+/// The `seq`s a relay published: the most recent `capacity` of them, every one whose mark has
+/// not committed yet, and those being published now (claimed, so no other path sends them too).
 ///
 /// A row published from a hand-over may still be read from the outbox until its mark commits,
 /// and a row read from the outbox may still be handed over (its commit raced the read); both are
@@ -201,10 +241,33 @@ struct PublishedWindow {
     private var order = Deque<Int64>()
     private var recent = Set<Int64>()
     private var unmarked = Set<Int64>()
+    private var claimed = Set<Int64>()
     /// Published, to be marked: in the order they went out.
     private(set) var toMark: [Int64] = []
 
-    func contains(_ seq: Int64) -> Bool { recent.contains(seq) || unmarked.contains(seq) }
+    func contains(_ seq: Int64) -> Bool { recent.contains(seq) || unmarked.contains(seq) || claimed.contains(seq) }
+
+    /// The events neither published nor being published, now being published.
+    mutating func claim(_ events: [OutboxEvent]) -> [OutboxEvent] {
+        events.filter { event in
+            guard !contains(event.seq) else { return false }
+            claimed.insert(event.seq)
+            return true
+        }
+    }
+
+    /// Claimed events that went out.
+    mutating func published(_ seqs: some Sequence<Int64>) {
+        for seq in seqs {
+            claimed.remove(seq)
+            insert(seq)
+        }
+    }
+
+    /// Claimed events that did not go out: free for the next try.
+    mutating func released(_ seqs: some Sequence<Int64>) {
+        for seq in seqs { claimed.remove(seq) }
+    }
 
     mutating func insert(_ seq: Int64) {
         guard recent.insert(seq).inserted else { return }

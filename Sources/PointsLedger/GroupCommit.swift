@@ -53,7 +53,7 @@ final class GroupCommit: Sendable {
                 state.draining = true
                 return true
             }
-            if start { Task { await drain() } }
+            if start { commitNextBatch() }
         }
     }
 
@@ -65,38 +65,55 @@ final class GroupCommit: Sendable {
         }
     }
 
-    private func drain() async {
-        while true {
+    /// Commits the next batch on the writer's own queue, then hands its events on and answers
+    /// its callers from there: no task runs between a commit and the relay's publish.
+    ///
+    /// One batch per turn of the queue: a batch waiting behind this one goes to the back, after
+    /// whatever else waits for the writer (the checkpoint, an outbox read), so steady writes
+    /// never starve them.
+    private func commitNextBatch() {
+        pool.asyncWriteWithoutTransaction { [self] db in
             let jobs = state.withLockedValue { state -> [Job] in
                 let batch = Array(state.queue.prefix(Self.maxBatch))
                 state.queue.removeFirst(batch.count)
-                if batch.isEmpty { state.draining = false }
                 return batch
             }
-            guard !jobs.isEmpty else { return }
-            let works = jobs.map(\.work)
-            do {
-                let results = try await pool.write { db -> [Result<Done, any Error>] in
-                    works.map { work in
-                        do {
-                            var done: Done?
-                            try db.inSavepoint {
-                                done = try work(db)
-                                return .commit
-                            }
-                            guard let done else { return .failure(LedgerError.notFound) }
-                            return .success(done)
-                        } catch {
-                            return .failure(error)
+            commit(jobs, in: db)
+            let more = state.withLockedValue { state -> Bool in
+                if state.queue.isEmpty { state.draining = false }
+                return state.draining
+            }
+            if more { commitNextBatch() }
+        }
+    }
+
+    private func commit(_ jobs: [Job], in db: Database) {
+        guard !jobs.isEmpty else { return }
+        var results: [Result<Done, any Error>] = []
+        do {
+            try db.inTransaction {
+                results = jobs.map { job in
+                    do {
+                        var done: Done?
+                        try db.inSavepoint {
+                            done = try job.work(db)
+                            return .commit
                         }
+                        guard let done else { return .failure(LedgerError.notFound) }
+                        return .success(done)
+                    } catch {
+                        return .failure(error)
                     }
                 }
-                state.withLockedValue { $0.dirty = true }
-                commits.committed(results.compactMap { try? $0.get().event })
-                for (job, result) in zip(jobs, results) { job.continuation.resume(with: result) }
-            } catch {
-                for job in jobs { job.continuation.resume(throwing: error) }
+                return .commit
             }
+        } catch {
+            // The commit failed: none of the batch happened.
+            for job in jobs { job.continuation.resume(throwing: error) }
+            return
         }
+        state.withLockedValue { $0.dirty = true }
+        commits.committed(results.compactMap { try? $0.get().event })
+        for (job, result) in zip(jobs, results) { job.continuation.resume(with: result) }
     }
 }

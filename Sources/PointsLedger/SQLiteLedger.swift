@@ -179,8 +179,11 @@ public final class SQLiteLedger: Ledger {
 
     // MARK: Outbox
 
+    /// Read on the writer's connection, between two group commits: a row it finds has been
+    /// handed to `commits` already, so the relay, which may publish a hand-over at once, never
+    /// publishes a row from this read ahead of a later row handed over.
     public func pendingEvents(limit: Int) async throws -> [OutboxEvent] {
-        try await pool.read { db in
+        try await pool.writeWithoutTransaction { db in
             try Row.fetchAll(
                 db,
                 sql: "SELECT seq, event_id, event, rooms, payload FROM outbox WHERE published_at IS NULL ORDER BY seq LIMIT ?",

@@ -52,6 +52,15 @@ public protocol Broadcaster: Sendable {
     /// Hands on every broadcast of `batch`, in order; when it fails part way it throws a
     /// `BatchBroadcastError` that tells how many went out first.
     func broadcast(_ batch: [Broadcast]) async throws
+    /// The same broadcaster's synchronous form, when it has one (in-process delivery): the
+    /// outbox relay then publishes a commit's events from the committing thread, with no task hop.
+    var immediate: (any ImmediateBroadcaster)? { get }
+}
+
+/// Hands a batch on at once, on the calling thread, without blocking and without failing: in
+/// order, before it returns (delivery itself goes on on the sockets' event loops).
+public protocol ImmediateBroadcaster: Sendable {
+    func broadcastNow(_ batch: [Broadcast])
 }
 
 /// One broadcast of a batch.
@@ -81,6 +90,9 @@ public struct BatchBroadcastError: Error {
 }
 
 extension Broadcaster {
+    /// Most broadcasters have to wait for a peer (Redis) before a broadcast counts as handed on.
+    public var immediate: (any ImmediateBroadcaster)? { nil }
+
     /// One after the other; a broadcaster that can pipeline does better.
     public func broadcast(_ batch: [Broadcast]) async throws {
         for (index, item) in batch.enumerated() {

@@ -13,7 +13,7 @@ import NIOCore
 /// frame of the batch and one flush, so a fan-out under load costs one write(2) per socket per
 /// batch rather than per message (the kernel's loopback/TCP send path was two thirds of a
 /// fan-out profile when every frame was flushed alone).
-public final class LocalAdapter: Adapter {
+public final class LocalAdapter: Adapter, ImmediateBroadcaster {
     /// One event loop, the registry of the sockets living on it, and the broadcasts waiting
     /// for that loop.
     struct Shard: Sendable {
@@ -54,6 +54,21 @@ public final class LocalAdapter: Adapter {
     /// Delivers to this process's sockets; with a recovery log, a recoverable event first gets
     /// its offset and is logged.
     public func broadcast(_ packet: SocketIOPacket, options: BroadcastOptions) async throws {
+        broadcastNow(packet, options: options)
+    }
+
+    public func broadcast(_ batch: [Broadcast]) async throws {
+        broadcastNow(batch)
+    }
+
+    /// Delivery in this process never waits and never fails.
+    public var immediate: (any ImmediateBroadcaster)? { self }
+
+    public func broadcastNow(_ batch: [Broadcast]) {
+        for item in batch { broadcastNow(item.packet, options: item.options) }
+    }
+
+    private func broadcastNow(_ packet: SocketIOPacket, options: BroadcastOptions) {
         if let recoveryLog, packet.isRecoverable(options) {
             recoveryLog.record(packet, rooms: options.rooms) { offset in deliver(packet, options: options, offset: offset) }
         } else {

@@ -30,6 +30,29 @@ final class FlakyBroadcaster: Broadcaster {
     }
 }
 
+/// Records what it is given, with a synchronous form, as `herald serve`'s in-process broadcaster.
+final class ImmediateKeeper: Broadcaster, ImmediateBroadcaster {
+    private let state = NIOLockedValueBox((events: [String](), immediateCalls: 0))
+    var events: [String] { state.withLockedValue { $0.events } }
+    var immediateCalls: Int { state.withLockedValue { $0.immediateCalls } }
+
+    func broadcast(_ packet: SocketIOPacket, options: BroadcastOptions) async throws {
+        keep(packet)
+    }
+
+    var immediate: (any ImmediateBroadcaster)? { self }
+
+    func broadcastNow(_ batch: [Broadcast]) {
+        state.withLockedValue { $0.immediateCalls += 1 }
+        for item in batch { keep(item.packet) }
+    }
+
+    private func keep(_ packet: SocketIOPacket) {
+        let amount = packet.eventArguments.first?["amount"].map { "\($0)" } ?? "?"
+        state.withLockedValue { $0.events.append("\(packet.eventName ?? "?"):\(amount)") }
+    }
+}
+
 /// A ledger whose outbox always reads empty (everything else is `inner`'s).
 struct BlindOutbox: Ledger {
     let inner: any Ledger
@@ -146,6 +169,46 @@ struct BlindOutbox: Ledger {
         try await addPoints(5, to: ledger)
         try await eventually { try await ledger.pendingEvents(limit: 10).isEmpty && broadcaster.events.count >= 5 }
         #expect(broadcaster.events == (1...5).map { "points_added:number(\(Double($0)))" })
+    }
+
+    /// With a broadcaster that can deliver synchronously, a caught-up relay publishes each
+    /// commit's events on the committing thread: they are out when the write returns, in
+    /// commit order, once each, and marked published afterwards.
+    @Test func handOversGoOutAtCommitWhenTheBroadcasterIsImmediate() async throws {
+        let ledger = try await ledgerWithEvents(2)
+        let broadcaster = ImmediateKeeper()
+        let relay = OutboxRelay(ledger: ledger, broadcaster: broadcaster, logger: Logger(label: "test"))
+        let running = Task { try await relay.run() }
+        defer { running.cancel() }
+        // The backlog first, through the relay's task; then it is caught up.
+        try await eventually { broadcaster.events.count == 2 }
+        try await Task.sleep(for: .milliseconds(100))
+        for amount in 3...12 {
+            _ = try await ledger.apply(
+                .addPoints(PointsChange(guestId: "g", restaurantId: "r", amount: Int64(amount), description: "")),
+                idempotency: nil, render: { _ in StoredResponse(status: 201, body: "") })
+            #expect(broadcaster.events.count == amount, "out before the write returned")
+        }
+        #expect(broadcaster.immediateCalls == 10)
+        try await eventually { try await ledger.pendingEvents(limit: 50).isEmpty }
+        try await Task.sleep(for: .milliseconds(1200))
+        #expect(broadcaster.events == (1...12).map { "points_added:number(\(Double($0)))" })
+        #expect(try await ledger.pendingEvents(limit: 50).isEmpty)
+    }
+
+    /// A row being published by one path (claimed) is skipped by the other until it is
+    /// published, or released when it did not go out.
+    @Test func claimedRowsGoOutOnce() async throws {
+        let rows = try await ledgerWithEvents(3).pendingEvents(limit: 10)
+        #expect(rows.map(\.seq) == [1, 2, 3])
+        func event(_ seq: Int64) -> OutboxEvent { rows[Int(seq) - 1] }
+        var window = PublishedWindow()
+        #expect(window.claim([event(1), event(2)]).map(\.seq) == [1, 2])
+        #expect(window.claim([event(1), event(2), event(3)]).map(\.seq) == [3], "being published elsewhere")
+        window.published([1])
+        window.released([2])
+        #expect(window.claim([event(1), event(2)]).map(\.seq) == [2], "1 went out, 2 did not")
+        #expect(window.takeToMark() == [1])
     }
 
     @Test func theWindowRemembersWhatWentOut() {
