@@ -239,7 +239,8 @@ let package = Package(
         ),
         .testTarget(
             name: "SocketIOTests",
-            dependencies: ["Vocabulary", "SocketIO", "EngineIO", .product(name: "NIOEmbedded", package: "swift-nio")],
+            dependencies: ["Vocabulary", "SocketIO", "EngineIO", .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -17,18 +17,17 @@ struct IncomingBroadcasts: Sendable {
     let logger: Logger
 
     func receive(_ message: RedisMessage, on channel: String) {
-        guard let broadcast = RedisBroadcast(decoding: message.payload) else {
+        guard let envelope = RedisBroadcast.Envelope(decoding: message.payload) else {
             // One line, then delivery goes on: a message of the wrong shape selects nobody.
-            logger.warning("[Redis] Dropped a malformed broadcast on \(channel) (\(message.payload.readableBytes) bytes)")
-            return
+            return dropped(message, on: channel)
         }
-        guard broadcast.packet.namespace == "/" else { return }
+        guard envelope.namespace == "/" else { return }
         // This node's own broadcasts come back through the pattern subscription. Those without
         // an offset were delivered here when they were sent; those with one are delivered now,
         // in the order of offsets that every node shares.
         // A node with recovery off delivers no offsets (its clients may not take the argument).
-        let offered = recovery == nil ? nil : broadcast.offset
-        guard broadcast.uid != uid || offered != nil else { return }
+        let offered = recovery == nil ? nil : envelope.offset
+        guard envelope.uid != uid || offered != nil else { return }
         var offset = offered
         if let given = offered, !Self.isPlausible(given, now: Self.wallClockMilliseconds()) {
             // Offsets come from Redis' clock: one far ahead of ours did not. Taken, it would
@@ -37,8 +36,17 @@ struct IncomingBroadcasts: Sendable {
             logger.warning("[Redis] Ignored the offset \(given) of a broadcast on \(channel): ahead of this node's clock")
             offset = nil
         }
-        local.deliver(broadcast.packet, options: broadcast.options, offset: offset)
+        // Most broadcasts are for sockets of other nodes: those are not decoded further.
+        if local.mayReach(envelope.options) {
+            guard let broadcast = envelope.broadcast() else { return dropped(message, on: channel) }
+            local.deliver(broadcast.packet, options: broadcast.options, offset: offset)
+        }
+        // Seen either way: the node's high-water mark follows every offset it heard.
         if let offset { recovery?.delivered(offset) }
+    }
+
+    private func dropped(_ message: RedisMessage, on channel: String) {
+        logger.warning("[Redis] Dropped a malformed broadcast on \(channel) (\(message.payload.readableBytes) bytes)")
     }
 
     /// How far Redis' clock may run ahead of this node's before an offset is not believed.

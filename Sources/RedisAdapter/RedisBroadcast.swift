@@ -70,31 +70,55 @@ public struct RedisBroadcast: Sendable, Equatable {
     /// string is a set of one-letter rooms and for a number or a map throws, so either way no
     /// socket of the room meant is reached. Rooms that are absent mean every socket, as there.
     public init?(decoding bytes: ByteBuffer) {
-        guard let value = try? MessagePackValue(decoding: bytes), let items = value.arrayValue, items.count >= 3,
-              let uid = items[0].stringValue,
-              let type = items[1]["type"]?.integerValue,
-              type == Int64(SocketIOPacket.Kind.event.rawValue) || type == Int64(SocketIOPacket.Kind.binaryEvent.rawValue),
-              let namespace = Self.namespace(items[1]["nsp"]),
-              case .map = items[2],
-              let rooms = Self.roomSet(items[2]["rooms"]),
-              let except = Self.roomSet(items[2]["except"])
-        else { return nil }
-        var attachments: [ByteBuffer] = []
-        guard let data = items[1]["data"]?.json(attachments: &attachments) else { return nil }
-        let kind: SocketIOPacket.Kind = attachments.isEmpty ? .event : .binaryEvent
-        let packet = SocketIOPacket(kind: kind, namespace: namespace, id: nil, data: data, attachments: attachments)
-        guard packet.eventName != nil else { return nil }
-        self.init(
-            uid: uid,
-            packet: packet,
-            options: BroadcastOptions(rooms: rooms, except: except, flags: BroadcastFlags(messagePack: items[2]["flags"])),
+        guard let broadcast = Envelope(decoding: bytes)?.broadcast() else { return nil }
+        self = broadcast
+    }
+
+    /// A broadcast read as far as its addressing: who published it, to whom, with what offset.
+    /// Its data becomes a packet (`broadcast()`) only at a node that has a socket to give it to:
+    /// every node hears every broadcast, and most reach none of its sockets (a guest's event
+    /// reaches the one node holding that guest).
+    public struct Envelope: Sendable {
+        public var uid: String
+        public var namespace: String
+        public var options: BroadcastOptions
+        public var offset: RecoveryOffset?
+        private let data: MessagePackValue
+
+        /// Nil for anything that is not a broadcast this node can deliver (see `RedisBroadcast`).
+        public init?(decoding bytes: ByteBuffer) {
+            guard let value = try? MessagePackValue(decoding: bytes), let items = value.arrayValue, items.count >= 3,
+                  let uid = items[0].stringValue,
+                  let type = items[1]["type"]?.integerValue,
+                  type == Int64(SocketIOPacket.Kind.event.rawValue) || type == Int64(SocketIOPacket.Kind.binaryEvent.rawValue),
+                  let namespace = RedisBroadcast.namespace(items[1]["nsp"]),
+                  case .map = items[2],
+                  let rooms = RedisBroadcast.roomSet(items[2]["rooms"]),
+                  let except = RedisBroadcast.roomSet(items[2]["except"]),
+                  // An event names itself first: anything else is refused here, at every node.
+                  let data = items[1]["data"], case .string? = data.arrayValue?.first
+            else { return nil }
+            self.uid = uid
+            self.namespace = namespace
+            self.options = BroadcastOptions(rooms: rooms, except: except, flags: BroadcastFlags(messagePack: items[2]["flags"]))
             // An offset of another shape is not Herald's: the event is delivered, not recoverable.
-            offset: items[2]["offset"]?.stringValue.flatMap { RecoveryOffset($0) }
-        )
+            self.offset = items[2]["offset"]?.stringValue.flatMap { RecoveryOffset($0) }
+            self.data = data
+        }
+
+        /// The whole broadcast, its data converted; nil when the data holds what no event can.
+        public func broadcast() -> RedisBroadcast? {
+            var attachments: [ByteBuffer] = []
+            guard let json = data.json(attachments: &attachments) else { return nil }
+            let kind: SocketIOPacket.Kind = attachments.isEmpty ? .event : .binaryEvent
+            let packet = SocketIOPacket(kind: kind, namespace: namespace, id: nil, data: json, attachments: attachments)
+            guard packet.eventName != nil else { return nil }
+            return RedisBroadcast(uid: uid, packet: packet, options: options, offset: offset)
+        }
     }
 
     /// `nsp` is a string, `/` when absent (as the Node adapter fills it in); nil for other types.
-    private static func namespace(_ value: MessagePackValue?) -> String? {
+    static func namespace(_ value: MessagePackValue?) -> String? {
         switch value {
         case nil, .nil?: "/"
         case .string(let name)?: name

@@ -7,7 +7,8 @@ import NIOCore
 /// The adapter of one process: room membership sharded by event loop, no global lock.
 ///
 /// A broadcast is encoded once, into a complete WebSocket frame and its polling form, then hops
-/// once to each event loop, where that loop's `RoomRegistry` yields every selected socket once.
+/// once to each event loop that may hold one of its rooms (`RoomPresence`), where that loop's
+/// `RoomRegistry` yields every selected socket once.
 ///
 /// Broadcasts that pile up while a loop is busy are written together: each member gets every
 /// frame of the batch and one flush, so a fan-out under load costs one write(2) per socket per
@@ -19,6 +20,7 @@ public final class LocalAdapter: Adapter, ImmediateBroadcaster {
     struct Shard: Sendable {
         let eventLoop: any EventLoop
         let registry: NIOLoopBoundBox<RoomRegistry>
+        let presence: RoomPresence
         let waiting: NIOLockedValueBox<Waiting>
     }
 
@@ -27,7 +29,7 @@ public final class LocalAdapter: Adapter, ImmediateBroadcaster {
         var drainScheduled = false
     }
 
-    private let shards: [Shard]
+    let shards: [Shard]
     private let metrics: SocketIOMetrics
     private let logger: Logger
     private let broadcastLog = BroadcastLog()
@@ -36,7 +38,11 @@ public final class LocalAdapter: Adapter, ImmediateBroadcaster {
 
     public init(group: any EventLoopGroup, metrics: SocketIOMetrics, logger: Logger, recoveryLog: MemoryRecovery? = nil) {
         self.shards = group.makeIterator().map { loop in
-            Shard(eventLoop: loop, registry: .makeBoxSendingValue(RoomRegistry(), eventLoop: loop), waiting: .init(Waiting()))
+            let presence = RoomPresence()
+            return Shard(
+                eventLoop: loop, registry: .makeBoxSendingValue(RoomRegistry(presence: presence), eventLoop: loop),
+                presence: presence, waiting: .init(Waiting())
+            )
         }
         self.metrics = metrics
         self.logger = logger
@@ -80,12 +86,17 @@ public final class LocalAdapter: Adapter, ImmediateBroadcaster {
     /// cluster adapters for what arrives from other nodes. An event with an offset carries it
     /// as its last argument (SPEC section 4.1), the same bytes for every recipient.
     public func deliver(_ packet: SocketIOPacket, options: BroadcastOptions, offset: RecoveryOffset? = nil) {
-        let sent = offset.map { packet.withOffset($0) } ?? packet
-        let message = PreparedMessage(message: ByteBuffer(string: sent.encoded), attachments: packet.attachments)
         metrics.broadcasts.increment()
         broadcastLog.record(packet, options: options, logger: logger)
+        // To rooms (not to everyone): only the loops that may have a member of one are woken,
+        // and a broadcast for none of them is not even encoded.
+        let slots = options.rooms.map(RoomPresence.slot(of:))
+        let woken = slots.isEmpty ? shards : shards.filter { $0.presence.mayHaveAny(of: slots) }
+        guard !woken.isEmpty else { return }
+        let sent = offset.map { packet.withOffset($0) } ?? packet
+        let message = PreparedMessage(message: ByteBuffer(string: sent.encoded), attachments: packet.attachments)
         let metrics = self.metrics
-        for shard in shards {
+        for shard in woken {
             let mustSchedule = shard.waiting.withLockedValue { waiting in
                 waiting.pending.append((message, options, offset))
                 defer { waiting.drainScheduled = true }
@@ -95,6 +106,14 @@ public final class LocalAdapter: Adapter, ImmediateBroadcaster {
                 shard.eventLoop.execute { Self.drain(shard, metrics: metrics) }
             }
         }
+    }
+
+    /// False when no socket of this process can be selected by `options` (a filter: true may
+    /// still select nobody).
+    public func mayReach(_ options: BroadcastOptions) -> Bool {
+        guard !options.rooms.isEmpty else { return true }
+        let slots = options.rooms.map(RoomPresence.slot(of:))
+        return shards.contains { $0.presence.mayHaveAny(of: slots) }
     }
 
     /// Writes every broadcast waiting for `shard`, then flushes each socket written to once.

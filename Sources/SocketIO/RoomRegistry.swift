@@ -8,8 +8,12 @@ public final class RoomRegistry {
     /// Every socket of this loop by id; a socket id is also the name of a room holding only it.
     private(set) var sockets: [String: SocketIOSocket] = [:]
     private var rooms: [String: Members] = [:]
+    /// What other threads may know of this loop's rooms (see `RoomPresence`).
+    public let presence: RoomPresence
 
-    public init() {}
+    public init(presence: RoomPresence = RoomPresence()) {
+        self.presence = presence
+    }
 
     public var socketCount: Int { sockets.count }
     /// The names of the rooms that have members on this loop.
@@ -17,13 +21,14 @@ public final class RoomRegistry {
     public var membershipCount: Int { rooms.values.reduce(0) { $0 + $1.count } }
 
     func add(_ socket: SocketIOSocket) {
-        sockets[socket.id] = socket
+        if sockets.updateValue(socket, forKey: socket.id) == nil { presence.appeared(socket.id) }
     }
 
     func join(_ socket: SocketIOSocket, room: String) {
         // In place when the room exists (optional chaining mutates through the dictionary).
         if rooms[room]?.insert(socket) == nil {
             rooms[room] = .one(socket)
+            presence.appeared(room)
         }
     }
 
@@ -32,7 +37,10 @@ public final class RoomRegistry {
         // leave of a room of n cost O(n), and a mass disconnect O(n²) (micro-benchmark: 183 µs
         // for 10,000).
         guard let isEmpty = rooms[room]?.remove(socket) else { return }
-        if isEmpty { rooms[room] = nil }
+        if isEmpty {
+            rooms[room] = nil
+            presence.vanished(room)
+        }
     }
 
     /// Removes a socket from every room at once (SPEC section 3: nothing is left behind).
@@ -40,7 +48,10 @@ public final class RoomRegistry {
         for room in socket.roomList { leave(socket, room: room) }
         // A recovered socket takes the id of one whose connection may not have been seen to
         // drop yet: only the socket itself leaves its id's place.
-        if sockets[socket.id] === socket { sockets.removeValue(forKey: socket.id) }
+        if sockets[socket.id] === socket {
+            sockets.removeValue(forKey: socket.id)
+            presence.vanished(socket.id)
+        }
     }
 
     /// Calls `body` once for each socket selected by the options, even when it is in several rooms.

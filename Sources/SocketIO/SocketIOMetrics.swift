@@ -11,7 +11,8 @@ public final class SocketIOMetrics: Sendable {
     public let packetsReceived: Counter
     /// Packets written to single sockets plus broadcast deliveries.
     public let packetsSent: Counter
-    /// Broadcasts handed to the adapter.
+    /// Broadcasts handed to the adapter: this node's own, and those from other nodes that may
+    /// reach one of its sockets (one for other nodes' sockets alone is not decoded here).
     public let broadcasts: Counter
     /// Broadcast deliveries that found their socket closed or its queue full.
     public let deliveryErrors: Counter

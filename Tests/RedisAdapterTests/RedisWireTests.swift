@@ -77,6 +77,25 @@ import Vocabulary
         #expect(RedisBroadcast(decoding: value.encoded) == nil)
     }
 
+    /// A node reads a broadcast's addressing first; its data is converted only where it is
+    /// delivered, and an event that names no event is refused at every node.
+    @Test func theEnvelopeAddressesBeforeTheDataIsRead() throws {
+        let bytes = MessagePackValue.array([
+            .string("nodeUid"),
+            .map([.init(.string("type"), .uint(2)), .init(.string("data"), .array([.string("e"), .map(["n": .uint(1)])])),
+                  .init(.string("nsp"), .string("/"))]),
+            .map(["rooms": .array([.string("guest:g")]), "except": .array([]), "offset": .string("1700000000000-3")]),
+        ]).encoded
+        let envelope = try #require(RedisBroadcast.Envelope(decoding: bytes))
+        #expect(envelope.uid == "nodeUid" && envelope.namespace == "/" && envelope.options.rooms == ["guest:g"])
+        #expect(envelope.offset?.description == "1700000000000-3")
+        #expect(envelope.broadcast() == RedisBroadcast(decoding: bytes))
+        let noName = MessagePackValue.array([
+            .string("u"), .map([.init(.string("type"), .uint(2)), .init(.string("data"), .array([.uint(1)]))]), .map([:]),
+        ]).encoded
+        #expect(RedisBroadcast.Envelope(decoding: noName) == nil)
+    }
+
     @Test func requestsRoundTrip() throws {
         let requests = [
             ClusterRequest(type: .remoteFetch, uid: "abc", requestId: "r1", options: BroadcastOptions(rooms: ["restaurant:r1"])),

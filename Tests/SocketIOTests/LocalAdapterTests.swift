@@ -1,5 +1,7 @@
 import CoreMetrics
+import Dispatch
 import Logging
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOEmbedded
 import Testing
@@ -212,5 +214,93 @@ final class AdapterFixture {
         _ = socket.write(message("no offset"))
         #expect(sink.frames.count == 3)
         #expect(session.replayedThrough == nil)
+    }
+}
+
+/// The per-loop room filter: counted on join and leave, so a broadcast wakes only the loops that
+/// may hold one of its rooms, and never skips one that does.
+@Suite struct RoomPresenceTests {
+    @Test func joinsAndLeavesAreCounted() async throws {
+        let fixture = AdapterFixture()
+        let presence = fixture.registry.presence
+        func present(_ room: String) -> Bool { presence.mayHaveAny(of: [RoomPresence.slot(of: room)]) }
+        let a = fixture.socket("a", rooms: ["guest:g"])
+        let b = fixture.socket("b", rooms: ["guest:g", "restaurant:r"])
+        #expect(present("guest:g") && present("restaurant:r") && present("a") && present("b"))
+        b.leave("restaurant:r")
+        #expect(present("guest:g"))
+        a.leave("guest:g")
+        #expect(present("guest:g"), "b is still in it")
+        fixture.registry.remove(b)
+        fixture.registry.remove(a)
+        // Each room counted in a slot of its own may still share it with another room; all of
+        // these are gone, so each slot is back to what the others left there: nothing.
+        #expect(!present("guest:g") && !present("restaurant:r") && !present("a") && !present("b"))
+    }
+
+    /// What a node asks of a broadcast from another node before decoding it further.
+    @Test func mayReachOnlyRoomsWithMembers() async throws {
+        let fixture = AdapterFixture()
+        #expect(fixture.adapter.mayReach(BroadcastOptions()), "everyone")
+        #expect(!fixture.adapter.mayReach(BroadcastOptions(rooms: ["guest:g"])))
+        let socket = fixture.socket("a", rooms: ["guest:g"])
+        #expect(fixture.adapter.mayReach(BroadcastOptions(rooms: ["guest:h", "guest:g"])))
+        #expect(fixture.adapter.mayReach(BroadcastOptions(rooms: ["a"])), "a socket's id is its room")
+        socket.leave("guest:g")
+        // Unless the two names share a slot (one chance in 65,536 per process): a false positive.
+        if RoomPresence.slot(of: "guest:g") != RoomPresence.slot(of: "a") {
+            #expect(!fixture.adapter.mayReach(BroadcastOptions(rooms: ["guest:g"])))
+        }
+    }
+
+    @Test func aSaturatedSlotStaysPresent() {
+        let presence = RoomPresence()
+        for _ in 0..<300 { presence.appeared("room") }
+        for _ in 0..<300 { presence.vanished("room") }
+        #expect(presence.mayHaveAny(of: [RoomPresence.slot(of: "room")]), "255 may stand for more rooms than it counts")
+        let other = RoomPresence()
+        other.appeared("x")
+        other.vanished("x")
+        other.vanished("x")
+        #expect(!other.mayHaveAny(of: [RoomPresence.slot(of: "x")]))
+        other.appeared("x")
+        #expect(other.mayHaveAny(of: [RoomPresence.slot(of: "x")]), "no wrap below zero")
+    }
+
+    /// Over two loops, a broadcast to a room reaches its members on either loop, and a loop
+    /// without any is not woken: its drain never runs.
+    @Test func onlyLoopsWithMembersAreWoken() async throws {
+        let group = MultiThreadedEventLoopGroupStandIn()
+        let metrics = SocketIOMetrics(factory: NOOPMetricsHandler.instance)
+        let adapter = LocalAdapter(group: group, metrics: metrics, logger: Logger(label: "test"))
+        let (first, second) = (group.loops[0], group.loops[1])
+        let sink = SinkTransport()
+        let engine = EngineSocket(id: "e", eventLoop: first, handshake: .init(), configuration: .init(), transport: sink) { _ in }
+        let socket = SocketIOSocket(id: "s", engine: engine, registry: adapter.registry(on: first), metrics: metrics)
+        adapter.registry(on: first).add(socket)
+        socket.join("guest:g")
+        func woken(_ shard: Int) -> Bool { adapter.shards[shard].waiting.withLockedValue { $0.drainScheduled } }
+        try await adapter.broadcast(.event("points_added", [["amount": 1]]), options: BroadcastOptions(rooms: ["guest:g"]))
+        #expect(woken(0) && !woken(1), "no member on the second loop")
+        first.run()
+        #expect(sink.frames.count == 1)
+        try await adapter.broadcast(.event("points_added", [["amount": 2]]), options: BroadcastOptions())
+        #expect(woken(0) && woken(1), "to everyone: every loop")
+        second.run()
+        first.run()
+        #expect(sink.frames.count == 2)
+    }
+}
+
+/// Two embedded loops as one group, so a test can see which of them a broadcast woke.
+final class MultiThreadedEventLoopGroupStandIn: EventLoopGroup, @unchecked Sendable {
+    let loops = [EmbeddedEventLoop(), EmbeddedEventLoop()]
+
+    func next() -> any EventLoop { loops[0] }
+
+    func makeIterator() -> EventLoopIterator { EventLoopIterator(loops) }
+
+    func shutdownGracefully(queue: DispatchQueue, _ callback: @escaping @Sendable ((any Error)?) -> Void) {
+        callback(nil)
     }
 }
