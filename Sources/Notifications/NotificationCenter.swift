@@ -88,8 +88,31 @@ public protocol ImmediateNotificationStore: NotificationStore {
 /// costs a hop onto its executor and back for a few hundred nanoseconds of work.
 public final class MemoryNotificationStore: ImmediateNotificationStore {
     public static let capacity = 100
-    /// Oldest first, so a new one is appended and the oldest dropped.
-    private let centers = NIOLockedValueBox<[String: [StoredNotification]]>([:])
+
+    /// One center: its notifications oldest first (a new one is appended, the oldest dropped),
+    /// and their ids, so that recording does not compare an id with each kept one (the scan
+    /// was 5 % of `herald serve`'s CPU at 2,000 events a second).
+    struct Center {
+        var items: [StoredNotification] = []
+        var ids: Set<String> = []
+
+        mutating func append(_ notification: StoredNotification) {
+            guard ids.insert(notification.id).inserted else { return }
+            items.append(notification)
+            if items.count > MemoryNotificationStore.capacity {
+                for dropped in items.prefix(items.count - MemoryNotificationStore.capacity) { ids.remove(dropped.id) }
+                items.removeFirst(items.count - MemoryNotificationStore.capacity)
+            }
+        }
+
+        mutating func remove(at index: Int) {
+            ids.remove(items.remove(at: index).id)
+        }
+
+        var unreadCount: Int { items.count { !$0.read } }
+    }
+
+    private let centers = NIOLockedValueBox<[String: Center]>([:])
 
     public init() {}
 
@@ -103,44 +126,37 @@ public final class MemoryNotificationStore: ImmediateNotificationStore {
 
     public func recordNow(_ batch: [(notification: StoredNotification, room: String)]) {
         centers.withLockedValue { centers in
-            for (notification, room) in batch {
-                // In place: a copy taken out of the dictionary would copy the whole center on append.
-                centers[room, default: []].appendUnlessKnown(notification, capacity: Self.capacity)
-            }
+            // In place: a copy taken out of the dictionary would copy the whole center on append.
+            for (notification, room) in batch { centers[room, default: Center()].append(notification) }
         }
     }
 
     public func list(room: String) -> [StoredNotification] {
-        centers.withLockedValue { $0[room, default: []].reversed() }
+        centers.withLockedValue { $0[room]?.items.reversed() ?? [] }
     }
 
     public func markRead(room: String, id: String) -> Int? {
         centers.withLockedValue { centers in
-            guard let index = centers[room]?.firstIndex(where: { $0.id == id }) else { return nil }
-            centers[room]?[index].read = true
-            return Self.unreadCount(centers[room])
+            guard let index = centers[room]?.items.firstIndex(where: { $0.id == id }) else { return nil }
+            centers[room]?.items[index].read = true
+            return centers[room]?.unreadCount
         }
     }
 
     public func markAllRead(room: String) -> Int {
         centers.withLockedValue { centers in
-            guard var items = centers[room] else { return 0 }
-            for index in items.indices { items[index].read = true }
-            centers[room] = items
+            guard let count = centers[room]?.items.count else { return 0 }
+            for index in 0..<count { centers[room]?.items[index].read = true }
             return 0
         }
     }
 
     public func delete(room: String, id: String) -> Int? {
         centers.withLockedValue { centers in
-            guard let index = centers[room]?.firstIndex(where: { $0.id == id }) else { return nil }
+            guard let index = centers[room]?.items.firstIndex(where: { $0.id == id }) else { return nil }
             centers[room]?.remove(at: index)
-            return Self.unreadCount(centers[room])
+            return centers[room]?.unreadCount
         }
-    }
-
-    private static func unreadCount(_ items: [StoredNotification]?) -> Int {
-        (items ?? []).count { !$0.read }
     }
 }
 
@@ -201,14 +217,5 @@ struct ImmediateRecorder: ImmediateBroadcaster {
     func broadcastNow(_ batch: [Broadcast]) {
         store.recordNow(batch.flatMap { NotificationRecorder.notifications(of: $0.packet, options: $0.options) })
         next.broadcastNow(batch)
-    }
-}
-
-extension [StoredNotification] {
-    /// Appends `notification` unless its id is here already, dropping the oldest past `capacity`.
-    mutating func appendUnlessKnown(_ notification: StoredNotification, capacity: Int) {
-        guard !contains(where: { $0.id == notification.id }) else { return }
-        append(notification)
-        if count > capacity { removeFirst(count - capacity) }
     }
 }
