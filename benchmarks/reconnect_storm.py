@@ -202,8 +202,19 @@ class Worker:
         await asyncio.sleep(0.5)
 
 
+def run_loop(main):
+    """uvloop when installed (requirements-cluster.txt): the client processes were the largest
+    CPU user of the storm window on 2 cores, and their own event-loop lag the largest part of
+    the latency the stayed clients saw; asyncio's own loop otherwise."""
+    try:
+        import uvloop
+    except ImportError:
+        return asyncio.run(main)
+    return uvloop.run(main)
+
+
 def worker_main(args, index, first, count, source, secret, pipe):
-    asyncio.run(Worker(args, index, first, count, source, secret, pipe).run())
+    run_loop(Worker(args, index, first, count, source, secret, pipe).run())
 
 
 # ---------------------------------------------------------------------------------------------
