@@ -34,10 +34,11 @@ enum RedisConnector {
         to url: RedisURL,
         name: String,
         logger: Logger,
+        maxDelay: Duration = .seconds(2),
         open: () async throws -> any Channel,
         onChange: (_ connection: (any Channel)?) -> Void
     ) async {
-        var policy = ReconnectPolicy(name: name, logger: logger)
+        var policy = ReconnectPolicy(name: name, logger: logger, maxDelay: maxDelay)
         while !Task.isShuttingDownGracefully, !Task.isCancelled {
             do {
                 let connection = try await open()
@@ -91,10 +92,12 @@ struct ReconnectPolicy {
     private var down = false
     let name: String
     let logger: Logger
+    let maxDelay: Duration
 
-    init(name: String, logger: Logger) {
+    init(name: String, logger: Logger, maxDelay: Duration = .seconds(2)) {
         self.name = name
         self.logger = logger
+        self.maxDelay = maxDelay
     }
 
     mutating func connected(to url: RedisURL) {
@@ -109,14 +112,14 @@ struct ReconnectPolicy {
 
     mutating func failed(_ url: RedisURL, _ error: any Error) {
         if !down {
-            logger.warning("[Redis] \(name) lost \(url) (\(error)); retrying every \(Duration.seconds(2)) at most")
+            logger.warning("[Redis] \(name) lost \(url) (\(error)); retrying every \(maxDelay) at most")
             down = true
         }
     }
 
-    /// Waits before the next attempt and doubles the wait, up to 2 s.
+    /// Waits before the next attempt and doubles the wait, up to `maxDelay`.
     mutating func pause() async {
         try? await Task.sleep(for: delay)
-        delay = min(delay * 2, .seconds(2))
+        delay = min(delay * 2, maxDelay)
     }
 }

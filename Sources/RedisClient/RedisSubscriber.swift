@@ -42,12 +42,18 @@ public final class RedisSubscriber: Service, Sendable {
         self.onMessage = onMessage
     }
 
+    static let maxReconnectDelay = Duration.milliseconds(250)
+
     /// Whether every subscription is in place right now.
     public var isSubscribed: Bool { subscribed.withLockedValue { $0 } }
 
     public func run() async throws {
         let url = self.url, group = self.group
-        await RedisConnector.keepConnected(to: url, name: "subscriber", logger: logger) {
+        // Pub/sub keeps nothing for a subscriber that is away: after a Redis restart every
+        // publisher's message before the resubscription is lost to this node's sockets. So the
+        // subscriber tries again every quarter second at most, and is back first; publishers
+        // keep the 2 s of SPEC 5.2 (and the outbox relay its own backoff on top).
+        await RedisConnector.keepConnected(to: url, name: "subscriber", logger: logger, maxDelay: Self.maxReconnectDelay) {
             // AUTH and SELECT go first on the same connection; their replies are checked by
             // the push handler before it counts subscription confirmations.
             let handshake = url.handshake

@@ -118,3 +118,19 @@ import Testing
         while !condition(), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
     }
 }
+
+/// Reconnect backoff: doubling from 50 ms to its cap; the subscriber's cap is a quarter second
+/// (pub/sub loses what is published while it is away), a command connection's 2 s (SPEC 5.2).
+@Suite struct ReconnectPolicyTests {
+    @Test func backoffDoublesUpToItsCap() async {
+        var subscriber = ReconnectPolicy(name: "subscriber", logger: Logger(label: "test"), maxDelay: RedisSubscriber.maxReconnectDelay)
+        var waits: [Duration] = []
+        for _ in 0..<4 {
+            waits.append(subscriber.delay)
+            await subscriber.pause()
+        }
+        #expect(waits == [.milliseconds(50), .milliseconds(100), .milliseconds(200), .milliseconds(250)])
+        #expect(subscriber.delay == .milliseconds(250))
+        #expect(ReconnectPolicy(name: "commands", logger: Logger(label: "test")).maxDelay == .seconds(2))
+    }
+}
