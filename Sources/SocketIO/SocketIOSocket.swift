@@ -200,6 +200,8 @@ public final class SocketIOSocket {
     }
 
     var details: SocketDetails {
-        SocketDetails(id: id, rooms: rooms.union([id]), data: data)
+        var rooms = Set(roomList)
+        rooms.insert(id)
+        return SocketDetails(id: id, rooms: rooms, data: data)
     }
 }

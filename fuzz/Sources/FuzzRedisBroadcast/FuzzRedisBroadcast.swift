@@ -1,5 +1,6 @@
 // Broadcasts on the redis-adapter's broadcast channel: MessagePack
-// `[uid, {type, data, nsp}, {rooms, except, flags}]` (RedisBroadcast(decoding:)).
+// `[uid, {type, data, nsp}, {rooms, except, flags}]` (RedisBroadcast(decoding:), and the
+// envelope a gateway reads first, RedisBroadcast.Envelope).
 //
 // Invariants: a broadcast that decodes is an EVENT with a name and no ack id, or, when the data
 // held `bin`, a BINARY_EVENT whose placeholders each name one of its attachments; encoded again
@@ -38,7 +39,16 @@ func same(_ a: RedisBroadcast, _ b: RedisBroadcast) -> Bool {
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRedisBroadcast(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = ByteBuffer(bytes: fuzzBytes(start, count))
+    // A gateway reads the envelope first, and the rest only for its own sockets: what the
+    // envelope says must be what the whole broadcast says.
+    let envelope = RedisBroadcast.Envelope(decoding: bytes)
     guard let broadcast = RedisBroadcast(decoding: bytes) else { return 0 }
+    guard let envelope else {
+        invariant(false, "\(broadcast) decodes, its envelope does not")
+        return 0
+    }
+    invariant(envelope.uid == broadcast.uid && envelope.options == broadcast.options && envelope.offset == broadcast.offset
+                  && envelope.namespace == broadcast.packet.namespace, "\(envelope) is not \(broadcast)")
     let packet = broadcast.packet
     invariant(packet.id == nil, "decoded \(packet)")
     invariant(packet.eventName != nil, "an event without a name: \(packet)")
