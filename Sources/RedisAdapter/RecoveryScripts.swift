@@ -6,7 +6,8 @@
 enum RecoveryScripts {
     /// Publishes a batch in order, in one round trip. For each event that wants an offset: the
     /// next offset (`<ms>-<seq>` from Redis' clock, growing across restarts), an entry in each of
-    /// its rooms' streams (bounded by count, by age, and expiring when the room goes quiet), and
+    /// its rooms' streams (bounded by count, by age as the entry is added, and expiring when the
+    /// room goes quiet, set once per room and call), and
     /// the message with the offset appended; an event whose id was published before (a relay that
     /// retries a batch it could not mark) is skipped. Other events are published as they are.
     ///
@@ -30,6 +31,7 @@ enum RecoveryScripts {
         end
         local minid = string.format('%.0f-0', math.max(now - retention, 0))
         local offsets = {}
+        local touched = {}
         local assigned = false
         local i = 4
         while i <= #ARGV do
@@ -48,7 +50,8 @@ enum RecoveryScripts {
             assigned = true
             for r = first, first + count - 1 do
               local key = prefix .. 'room:' .. ARGV[r]
-              redis.call('XADD', key, id, 'd', data)
+              -- Trimmed by age as it is added (entries older than the retention go).
+              redis.call('XADD', key, 'MINID', minid, id, 'd', data)
               local length = redis.call('XLEN', key)
               if length > maxlen then
                 -- Remember the newest entry trimmed for the count bound: a client behind it
@@ -57,14 +60,16 @@ enum RecoveryScripts {
                 redis.call('XTRIM', key, 'MAXLEN', maxlen)
                 redis.call('XSETID', key, id, 'MAXDELETEDID', old[#old][1])
               end
-              redis.call('XTRIM', key, 'MINID', minid)
-              redis.call('PEXPIRE', key, retention)
+              touched[key] = true
             end
             redis.call('PUBLISH', channel, message .. string.char(0xa0 + #id) .. id)
             if eventId ~= '' then redis.call('ZADD', seenKey, now, eventId) end
             table.insert(offsets, id)
           end
         end
+        -- Each room's log expires when the room goes quiet: once per room and call, however
+        -- many of the batch's events it got.
+        for key in pairs(touched) do redis.call('PEXPIRE', key, retention) end
         if assigned then
           redis.call('SET', lastKey, string.format('%.0f-%.0f', ms, seq))
           redis.call('ZREMRANGEBYSCORE', seenKey, '-inf', now - retention)

@@ -119,6 +119,7 @@ public final class RedisAdapter: Adapter, Service {
         local.deliver(packet, options: options)
         guard !options.flags.local else { return }
         let message = RedisBroadcast(uid: uid, packet: packet, options: options).encoded()
+        await publisher.awaitResubscriptions()
         try await publisher.publish(message, to: channels.channel(forRooms: options.rooms))
     }
 

@@ -19,6 +19,7 @@ public struct RedisEmitter: Broadcaster {
 
     public func broadcast(_ packet: SocketIOPacket, options: BroadcastOptions) async throws {
         if recovery != nil { return try await broadcast([Broadcast(packet, options: options)]) }
+        await client.awaitResubscriptions()
         try await client.publish(message(packet, options: options), to: channels.channel(forRooms: options.rooms))
     }
 
@@ -43,6 +44,7 @@ public struct RedisEmitter: Broadcaster {
         let commands = batch.map { item in
             RedisClient.publishCommand(message(item.packet, options: item.options), to: channels.channel(forRooms: item.options.rooms))
         }
+        await client.awaitResubscriptions()
         let results = await client.send(commands)
         if let failed = results.firstIndex(where: { if case .failure = $0 { true } else { false } }),
            case .failure(let error) = results[failed] {

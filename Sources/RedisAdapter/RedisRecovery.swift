@@ -68,6 +68,7 @@ public final class RedisRecovery: ConnectionRecovery {
     @discardableResult
     public func publish(_ batch: [Outgoing]) async throws -> [RecoveryOffset?] {
         guard !batch.isEmpty else { return [] }
+        await client.awaitResubscriptions()
         var arguments: [ByteBuffer] = [
             ByteBuffer(string: Self.prefix), ByteBuffer(string: String(limits.eventsPerRoom)),
             ByteBuffer(string: Self.milliseconds(limits.retention)),

@@ -13,6 +13,15 @@ public final class RedisClient: Service, Sendable {
     private let logger: Logger
     private let name: String
     private let channel = NIOLockedValueBox<(any Channel)?>(nil)
+    /// When the connection last came back after a loss (nil before any loss).
+    private let reconnected = NIOLockedValueBox<(everConnected: Bool, at: ContinuousClock.Instant?)>((false, nil))
+
+    /// How long a publisher waits after its connection came back before it publishes again.
+    /// Pub/sub keeps nothing for a subscriber that is away: every gateway's subscriber lost Redis
+    /// when this connection did and tries again every `RedisSubscriber.maxReconnectDelay` at
+    /// most, so a message published at once could reach none of them (a Redis restart lost the
+    /// outbox's first event to a gateway that resubscribed a few ms after it went out).
+    public static let resubscribeGrace = Duration.milliseconds(600)
 
     public init(url: RedisURL, group: any EventLoopGroup, logger: Logger, name: String = "client") {
         self.url = url
@@ -32,7 +41,25 @@ public final class RedisClient: Service, Sendable {
             return connection
         } onChange: { connection in
             channel.withLockedValue { $0 = connection }
+            guard connection != nil else { return }
+            reconnected.withLockedValue { state in
+                if state.everConnected { state.at = .now }
+                state.everConnected = true
+            }
         }
+    }
+
+    /// Returns once the connection has been back `resubscribeGrace` since its last loss: at
+    /// once in steady state. Publishers call it first (`RedisEmitter`, `RedisRecovery`,
+    /// `RedisAdapter`), commands that only read or write keys need not.
+    public func awaitResubscriptions() async {
+        guard let since = reconnected.withLockedValue({ $0.at }) else { return }
+        let wait = since + Self.resubscribeGrace - .now
+        guard wait > .zero else {
+            reconnected.withLockedValue { $0.at = nil }
+            return
+        }
+        try? await Task.sleep(for: wait)
     }
 
     /// Sends a command and waits for its reply; commands sent together are pipelined.

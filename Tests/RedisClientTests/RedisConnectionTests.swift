@@ -105,6 +105,42 @@ import Testing
         await redis.stop()
     }
 
+    /// After a Redis restart a publisher waits `resubscribeGrace` before it publishes, so that
+    /// subscribers that lost Redis with it are back: the first message after the outage arrives.
+    @Test func aPublisherBackFromALossWaitsForTheSubscribers() async throws {
+        var redis = try await RedisServer.start()
+        let url = RedisURL(redis.url)!
+        let received = NIOLockedValueBox<[String]>([])
+        let subscriber = RedisSubscriber(
+            url: url, group: MultiThreadedEventLoopGroup.singleton, subscriptions: [.channel("plain")], logger: logger
+        ) { message in
+            received.withLockedValue { $0.append(String(buffer: message.payload)) }
+        }
+        let subscribing = Task { try await subscriber.run() }
+        defer { subscribing.cancel() }
+        #expect(await subscriber.waitUntilSubscribed(timeout: .seconds(5)))
+        let client = RedisClient(url: url, group: MultiThreadedEventLoopGroup.singleton, logger: logger)
+        let running = Task { try await client.run() }
+        defer { running.cancel() }
+        try await waitFor { client.isConnected }
+        let first = ContinuousClock.now
+        await client.awaitResubscriptions()
+        #expect(ContinuousClock.now - first < .milliseconds(200), "no wait after the first connect")
+
+        let port = redis.port
+        await redis.stop()
+        try await waitFor { !client.isConnected }
+        redis = try await RedisServer.start(port: port)
+        try await waitFor { client.isConnected }
+        let back = ContinuousClock.now
+        await client.awaitResubscriptions()
+        #expect(ContinuousClock.now - back >= .milliseconds(400), "published before the subscribers could be back")
+        try await client.publish(ByteBuffer(string: "after"), to: "plain")
+        try await waitFor { received.withLockedValue { $0.count } >= 1 }
+        #expect(received.withLockedValue { $0 } == ["after"])
+        await redis.stop()
+    }
+
     @Test func commandsFailFastWhileRedisIsDown() async throws {
         let port = try freeLoopbackPort()
         let client = RedisClient(url: RedisURL(port: port), group: MultiThreadedEventLoopGroup.singleton, logger: logger)
