@@ -88,10 +88,8 @@ public final class LocalAdapter: Adapter, ImmediateBroadcaster {
     public func deliver(_ packet: SocketIOPacket, options: BroadcastOptions, offset: RecoveryOffset? = nil) {
         metrics.broadcasts.increment()
         broadcastLog.record(packet, options: options, logger: logger)
-        // To rooms (not to everyone): only the loops that may have a member of one are woken,
-        // and a broadcast for none of them is not even encoded.
-        let slots = options.rooms.map(RoomPresence.slot(of:))
-        let woken = slots.isEmpty ? shards : shards.filter { $0.presence.mayHaveAny(of: slots) }
+        // A broadcast for none of this process's loops is not even encoded.
+        let woken = shards(mayHolding: options)
         guard !woken.isEmpty else { return }
         let sent = offset.map { packet.withOffset($0) } ?? packet
         let message = PreparedMessage(message: ByteBuffer(string: sent.encoded), attachments: packet.attachments)
@@ -111,9 +109,14 @@ public final class LocalAdapter: Adapter, ImmediateBroadcaster {
     /// False when no socket of this process can be selected by `options` (a filter: true may
     /// still select nobody).
     public func mayReach(_ options: BroadcastOptions) -> Bool {
-        guard !options.rooms.isEmpty else { return true }
+        !shards(mayHolding: options).isEmpty
+    }
+
+    /// To rooms (not to everyone): only the loops that may have a member of one.
+    private func shards(mayHolding options: BroadcastOptions) -> [Shard] {
+        guard !options.rooms.isEmpty else { return shards }
         let slots = options.rooms.map(RoomPresence.slot(of:))
-        return shards.contains { $0.presence.mayHaveAny(of: slots) }
+        return shards.filter { $0.presence.mayHaveAny(of: slots) }
     }
 
     /// Writes every broadcast waiting for `shard`, then flushes each socket written to once.
