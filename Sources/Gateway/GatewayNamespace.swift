@@ -32,14 +32,14 @@ public final class GatewayNamespace: SocketIONamespace {
     }
 
     /// The token comes from the CONNECT auth payload `{token}`, else `Authorization: Bearer` (SPEC section 3).
-    public func authorize(auth: JSONValue?, handshake: HandshakeRequest) async -> Result<Identity, ConnectRefusal> {
+    public func authorize(auth: JSONValue?, handshake: HandshakeRequest) -> Result<Identity, ConnectRefusal> {
         let token: String?
         switch auth?["token"] {
         case .string(let value)?: token = value
         case nil, .null?: token = TokenAuthority.bearerToken(handshake.authorization)
         default: return refuse(.malformedToken, handshake: handshake)
         }
-        switch await authority.verify(token) {
+        switch authority.verify(token) {
         case .success(let identity): return .success(identity)
         case .failure(let error): return refuse(error, handshake: handshake)
         }

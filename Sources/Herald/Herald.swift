@@ -19,6 +19,7 @@ struct Herald: AsyncParsableCommand {
     /// Every error ends in one line on stderr; usage errors exit 2 (SPEC section 2).
     static func main() async {
         keepFreedMemoryMapped()
+        pinLocalTimeZone()
         do {
             var command = try parseAsRoot()
             if var command = command as? any AsyncParsableCommand {
@@ -46,6 +47,13 @@ struct Herald: AsyncParsableCommand {
 func writeError(_ line: String) {
     let text = line + "\n"
     _ = text.utf8CString.withUnsafeBufferPointer { write(2, $0.baseAddress, $0.count - 1) }
+}
+
+/// Without `TZ`, glibc's `tzset` stats /etc/localtime again for every local time it formats:
+/// a system call on each log line's timestamp (swift-log's `StreamLogHandler`), two per
+/// connection (strace). With `TZ` set to the same file it reads it once; a `TZ` given is kept.
+func pinLocalTimeZone() {
+    setenv("TZ", ":/etc/localtime", 0)
 }
 
 /// glibc returns freed memory to the kernel (madvise) as soon as the top of a heap passes

@@ -31,6 +31,11 @@ struct HeraldClaims: JWTPayload {
     var exp: ExpirationClaim?
 
     func verify(using algorithm: some JWTAlgorithm) async throws {
+        try check()
+    }
+
+    /// The claims' own rules, after the signature: an expiry, not passed.
+    func check() throws {
         guard let exp else { throw AuthError.missingExpiry }
         do {
             try exp.verifyNotExpired()

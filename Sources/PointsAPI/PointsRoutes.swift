@@ -219,7 +219,7 @@ struct PointsRoutes: Sendable {
 
     private func authenticate(_ request: Request) async throws -> Identity {
         guard let token = TokenAuthority.bearerToken(request.headers[.authorization]) else { throw APIError.unauthorized }
-        switch await authority.verify(token) {
+        switch authority.verify(token) {
         case .success(let identity): return identity
         case .failure(let error): throw APIError(.unauthorized, "unauthorized", error.message)
         }

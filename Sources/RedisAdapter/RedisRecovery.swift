@@ -126,6 +126,16 @@ public final class RedisRecovery: ConnectionRecovery {
         _ = try await client.send(RedisCommand("DEL", key("session", pid)))
     }
 
+    /// One pipelined round trip for a turn's worth of released sessions.
+    public func release(pids: [String]) async throws {
+        let window = Self.milliseconds(limits.window)
+        for result in await client.send(pids.map { RedisCommand("PEXPIRE", key("session", $0), window) }) { _ = try result.get() }
+    }
+
+    public func discard(pids: [String]) async throws {
+        _ = try await client.send(RedisCommand((["DEL"] + pids.map { key("session", $0) }).map { ByteBuffer(string: $0) }))
+    }
+
     public func restore(pid: String) async throws -> RecoverableSession? {
         guard let text = try await client.send(RedisCommand("GET", key("session", pid))).string,
               let json = JSONValue(parsing: text)

@@ -79,33 +79,31 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
             return
         }
         guard socket == nil, !connecting else { return }
-        connecting = true
         let namespace = server.namespace
-        let handshake = engine.handshake
-        let auth = packet.data
-        let recovery = server.recovery
-        let claim = recovery == nil ? nil : RecoveryClaim(auth: auth)
-        engine.eventLoop.makeFutureWithTask { () -> (Result<Namespace.Grant, ConnectRefusal>, RecoverableSession?) in
-            let result = await namespace.authorize(auth: auth, handshake: handshake)
-            // A session comes back only to a valid token of its owner; anything else (unknown
-            // or expired pid, another user's token, the store unreachable) is a fresh session.
-            guard case .success(let grant) = result, let recovery, let claim,
-                  let session = try? await recovery.restore(pid: claim.pid),
-                  session.owner == namespace.sessionOwner(of: grant)
-            else { return (result, nil) }
-            return (result, session)
-        }.assumeIsolated().whenSuccess { [self] result, session in
+        let grant: Namespace.Grant
+        switch namespace.authorize(auth: packet.data, handshake: engine.handshake) {
+        case .success(let granted): grant = granted
+        case .failure(let refusal):
+            send(SocketIOPacket(kind: .connectError, data: ["message": .string(refusal.message)]))
+            return
+        }
+        // Without a pid to restore, the CONNECT is answered in this turn of the loop.
+        guard let recovery = server.recovery, let claim = RecoveryClaim(auth: packet.data) else {
+            accept(grant)
+            return
+        }
+        connecting = true
+        engine.eventLoop.makeFutureWithTask {
+            try? await recovery.restore(pid: claim.pid)
+        }.assumeIsolated().whenSuccess { [self] session in
             connecting = false
             guard !engine.isClosed else { return }
-            switch result {
-            case .success(let grant):
-                if let session, let recovery, let claim {
-                    recover(session, claim: claim, grant: grant, recovery: recovery)
-                } else {
-                    accept(grant)
-                }
-            case .failure(let refusal):
-                send(SocketIOPacket(kind: .connectError, data: ["message": .string(refusal.message)]))
+            // A session comes back only to a valid token of its owner; anything else (unknown
+            // or expired pid, another user's token, the store unreachable) is a fresh session.
+            if let session, session.owner == namespace.sessionOwner(of: grant) {
+                recover(session, claim: claim, grant: grant, recovery: recovery)
+            } else {
+                accept(grant)
             }
         }
     }
@@ -113,8 +111,11 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
     private func accept(_ grant: Namespace.Grant) {
         connectTimer?.cancel()
         connectTimer = nil
-        let session = server.recovery.map {
-            SessionState(pid: EngineServer.makeSessionID(), owner: server.namespace.sessionOwner(of: grant), recovery: $0)
+        var session: SessionState?
+        if let recovery = server.recovery, let writes = server.sessionWrites(on: engine.eventLoop) {
+            session = SessionState(
+                pid: EngineServer.makeSessionID(), owner: server.namespace.sessionOwner(of: grant), recovery: recovery, writes: writes
+            )
         }
         let socket = SocketIOSocket(
             id: EngineServer.makeSessionID(), engine: engine, registry: registry, metrics: server.metrics, session: session
@@ -144,7 +145,8 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
     ) {
         connectTimer?.cancel()
         connectTimer = nil
-        let session = SessionState(pid: stored.pid, owner: stored.owner, recovery: recovery)
+        guard let writes = server.sessionWrites(on: engine.eventLoop) else { return }
+        let session = SessionState(pid: stored.pid, owner: stored.owner, recovery: recovery, writes: writes)
         let socket = SocketIOSocket(id: stored.sid, engine: engine, registry: registry, metrics: server.metrics, session: session)
         self.socket = socket
         registry.add(socket)

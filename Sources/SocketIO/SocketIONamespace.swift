@@ -7,7 +7,9 @@ public protocol SocketIONamespace: Sendable {
     associatedtype Grant: Sendable
 
     /// Decides a CONNECT from its auth payload and the handshake; a refusal becomes CONNECT_ERROR.
-    func authorize(auth: JSONValue?, handshake: HandshakeRequest) async -> Result<Grant, ConnectRefusal>
+    /// Runs on the connection's event loop, so it must not block: Herald's is an HMAC and a JSON
+    /// decode (a hop to a task and back cost more than that on every connect).
+    func authorize(auth: JSONValue?, handshake: HandshakeRequest) -> Result<Grant, ConnectRefusal>
 
     /// Who a grant is for: a session may be restored only by a grant of the same owner (SPEC 4.1:
     /// the token's `sub`).

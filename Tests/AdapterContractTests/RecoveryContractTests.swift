@@ -79,6 +79,25 @@ enum RecoveryImplementation: String, CaseIterable, Sendable, CustomTestStringCon
         }
     }
 
+    /// A loop's sockets end together (`SessionWrites`): several releases and discards at once.
+    @Test(arguments: RecoveryImplementation.allCases)
+    func sessionsAreReleasedAndDiscardedTogether(_ implementation: RecoveryImplementation) async throws {
+        try await implementation.withStore(RecoveryLimits(window: .seconds(1))) { store in
+            let recovery = store.recovery
+            try await recovery.save((1...4).map { session("p\($0)") })
+            try await recovery.release(pids: ["p1", "p2"])
+            try await recovery.discard(pids: ["p3", "p4"])
+            #expect(try await recovery.restore(pid: "p1") == session("p1"))
+            #expect(try await recovery.restore(pid: "p2") == session("p2"))
+            #expect(try await recovery.restore(pid: "p3") == nil)
+            #expect(try await recovery.restore(pid: "p4") == nil)
+            // Released: gone after the window.
+            try await Task.sleep(for: .milliseconds(1_300))
+            #expect(try await recovery.restore(pid: "p1") == nil)
+            #expect(try await recovery.restore(pid: "p2") == nil)
+        }
+    }
+
     @Test(arguments: RecoveryImplementation.allCases)
     func aReleasedSessionExpiresAfterTheWindow(_ implementation: RecoveryImplementation) async throws {
         try await implementation.withStore(RecoveryLimits(window: .seconds(1))) { store in

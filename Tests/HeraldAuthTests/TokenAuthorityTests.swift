@@ -15,7 +15,7 @@ import Testing
             Identity(userId: "a1", role: .admin),
         ] {
             let token = try await authority.sign(identity, ttl: 60)
-            #expect(try await authority.verify(token).get() == identity)
+            #expect(try authority.verify(token).get() == identity)
         }
     }
 
@@ -24,34 +24,54 @@ import Testing
     @Test func tokenFromAnotherSignerWithShortSecret() async throws {
         let token = "eyJhbGciOiAiSFMyNTYiLCAidHlwIjogIkpXVCJ9.eyJzdWIiOiAidmVjdG9yLXVzZXIiLCAicm9sZSI6ICJyZXN0YXVyYW50IiwgInJlc3RhdXJhbnRJZCI6ICJyLTQyIiwgImV4cCI6IDQxMDI0NDQ4MDB9.UNmkPz9NBIe8KJh6CSO281zwXNETNhvolEQjQHl2000"
         let authority = await TokenAuthority(secret: "short")
-        #expect(try await authority.verify(token).get() == Identity(userId: "vector-user", role: .restaurant, restaurantId: "r-42"))
+        #expect(try authority.verify(token).get() == Identity(userId: "vector-user", role: .restaurant, restaurantId: "r-42"))
         #expect(await TokenAuthority(secret: "shorter").verify(token) == .failure(.invalidSignature))
     }
 
     @Test func refusals() async throws {
         let authority = await TokenAuthority(secret: secret)
         let other = await TokenAuthority(secret: secret + "-other")
-        #expect(await authority.verify(nil) == .failure(.missingToken))
-        #expect(await authority.verify("") == .failure(.missingToken))
-        #expect(await authority.verify("abc") == .failure(.malformedToken))
-        #expect(await authority.verify("a.b.c") == .failure(.malformedToken))
+        #expect(authority.verify(nil) == .failure(.missingToken))
+        #expect(authority.verify("") == .failure(.missingToken))
+        #expect(authority.verify("abc") == .failure(.malformedToken))
+        #expect(authority.verify("a.b.c") == .failure(.malformedToken))
         let foreign = try await other.sign(Identity(userId: "g", role: .guest), ttl: 60)
-        #expect(await authority.verify(foreign) == .failure(.invalidSignature))
+        #expect(authority.verify(foreign) == .failure(.invalidSignature))
         let expired = try await authority.sign(Identity(userId: "g", role: .guest), ttl: -120)
-        #expect(await authority.verify(expired) == .failure(.expired))
+        #expect(authority.verify(expired) == .failure(.expired))
+    }
+
+    /// The key is HS256's alone: a header naming another algorithm (`none` above all) is refused
+    /// even when its HS256 signature is right, and so is `none` without a signature.
+    @Test func onlyHS256HeadersVerify() async throws {
+        let authority = await TokenAuthority(secret: secret)
+        let token = try await authority.sign(Identity(userId: "g", role: .guest), ttl: 60)
+        let payload = token.split(separator: ".")[1]
+        let key = try await authority.keysForTesting.getKey()
+        for alg in ["none", "HS512", "RS256", "hs256"] {
+            let header = Data(#"{"alg":"\#(alg)","typ":"JWT"}"#.utf8).base64URL
+            let input = header + "." + payload
+            let signature = Data(try key.sign(Array(input.utf8))).base64URL
+            #expect(authority.verify(input + "." + signature) == .failure(.invalidSignature), "alg \(alg)")
+            #expect(authority.verify(input + ".") != .success(Identity(userId: "g", role: .guest)), "alg \(alg), unsigned")
+        }
+        let header = Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8).base64URL
+        let input = header + "." + payload
+        let signature = Data(try key.sign(Array(input.utf8))).base64URL
+        #expect(authority.verify(input + "." + signature) == .success(Identity(userId: "g", role: .guest)))
     }
 
     @Test func claimsChecks() async throws {
         let authority = await TokenAuthority(secret: secret)
         let unknownRole = try await sign(authority, HeraldClaims(sub: "u", role: "chef", exp: .init(value: .distantFuture)))
-        #expect(await authority.verify(unknownRole) == .failure(.unknownRole("chef")))
+        #expect(authority.verify(unknownRole) == .failure(.unknownRole("chef")))
         let noRestaurant = try await sign(authority, HeraldClaims(sub: "u", role: "restaurant", exp: .init(value: .distantFuture)))
-        #expect(await authority.verify(noRestaurant) == .failure(.missingRestaurant))
+        #expect(authority.verify(noRestaurant) == .failure(.missingRestaurant))
         let noExpiry = try await sign(authority, HeraldClaims(sub: "u", role: "guest", exp: nil))
-        #expect(await authority.verify(noExpiry) == .failure(.missingExpiry))
+        #expect(authority.verify(noExpiry) == .failure(.missingExpiry))
         let guestWithRestaurant = try await sign(
             authority, HeraldClaims(sub: "u", role: "guest", restaurantId: "r", exp: .init(value: .distantFuture)))
-        #expect(try await authority.verify(guestWithRestaurant).get().restaurantId == nil)
+        #expect(try authority.verify(guestWithRestaurant).get().restaurantId == nil)
     }
 
     private func sign(_ authority: TokenAuthority, _ claims: HeraldClaims) async throws -> String {
@@ -80,5 +100,13 @@ import Testing
         #expect(cache.identity(for: "token-b", at: now) == nil)
         #expect(cache.identity(for: "token-c", at: now) == guest)
         #expect(cache.identity(for: "token-c", at: now.addingTimeInterval(61)) == nil)
+    }
+}
+
+extension Data {
+    /// Base64url without padding (RFC 7515 section 2).
+    fileprivate var base64URL: String {
+        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
     }
 }

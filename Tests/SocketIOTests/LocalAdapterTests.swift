@@ -198,7 +198,8 @@ final class AdapterFixture {
         let engine = EngineSocket(
             id: "e", eventLoop: loop, handshake: .init(), configuration: .init(), transport: sink
         ) { _ in }
-        let session = SessionState(pid: "p", owner: "o", recovery: MemoryRecovery(limits: RecoveryLimits()))
+        let recovery = MemoryRecovery(limits: RecoveryLimits())
+        let session = SessionState(pid: "p", owner: "o", recovery: recovery, writes: SessionWrites(eventLoop: loop, recovery: recovery))
         let socket = SocketIOSocket(id: "s", engine: engine, registry: RoomRegistry(), metrics: metrics, session: session)
         func message(_ text: String) -> PreparedMessage {
             PreparedMessage(message: ByteBuffer(string: text), attachments: [])

@@ -27,12 +27,25 @@ public protocol ConnectionRecovery: AnyObject, Sendable {
     func release(pid: String) async throws
     /// The session `pid` ended on purpose (a namespace disconnect): it cannot be restored.
     func discard(pid: String) async throws
+    /// `release` and `discard` for several sessions at once (a store may send them together).
+    func release(pids: [String]) async throws
+    func discard(pids: [String]) async throws
     /// The session `pid`, nil when unknown or expired.
     func restore(pid: String) async throws -> RecoverableSession?
     /// The events logged for each room after its offset, in offset order, each once (an event
     /// sent to two of the rooms comes once); nil when an event after an offset is no longer
     /// kept (the room's log was trimmed past it), so the session cannot be made whole.
     func missedEvents(after offsets: [String: RecoveryOffset]) async throws -> [LoggedEvent]?
+}
+
+extension ConnectionRecovery {
+    public func release(pids: [String]) async throws {
+        for pid in pids { try await release(pid: pid) }
+    }
+
+    public func discard(pids: [String]) async throws {
+        for pid in pids { try await discard(pid: pid) }
+    }
 }
 
 /// What a session needs to come back: the socket's id, whose it is, and its rooms, each with the

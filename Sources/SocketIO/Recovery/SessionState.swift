@@ -9,6 +9,8 @@ final class SessionState {
     let pid: String
     let owner: String
     let recovery: any ConnectionRecovery
+    /// Where this loop's sessions are saved and ended, a turn of the loop at a time.
+    private let writes: SessionWrites
     /// In join order. An array, not a dictionary: a socket is in two or three rooms, and a
     /// dictionary of them took twice the bytes of each idle connection (heaptrack).
     private(set) var joinOffsets: [(room: String, offset: RecoveryOffset)] = []
@@ -28,10 +30,11 @@ final class SessionState {
         case discard
     }
 
-    init(pid: String, owner: String, recovery: any ConnectionRecovery) {
+    init(pid: String, owner: String, recovery: any ConnectionRecovery, writes: SessionWrites) {
         self.pid = pid
         self.owner = owner
         self.recovery = recovery
+        self.writes = writes
     }
 
     /// Saves the session soon: changes made in one turn of the loop (the automatic rooms of a
@@ -47,11 +50,7 @@ final class SessionState {
     private func save(_ socket: SocketIOSocket) {
         guard ending == nil else { return finish() }
         dirty = false
-        let session = snapshot(of: socket)
-        let recovery = self.recovery
-        socket.eventLoop.makeFutureWithTask {
-            try await recovery.save([session])
-        }.assumeIsolated().whenComplete { [self] _ in
+        writes.save(snapshot(of: socket)) { [self] in
             if dirty, ending == nil {
                 save(socket)
             } else {
@@ -94,13 +93,10 @@ final class SessionState {
 
     private func finish() {
         saving = false
-        guard let ending else { return }
-        let recovery = self.recovery, pid = self.pid
-        Task {
-            switch ending {
-            case .release: try? await recovery.release(pid: pid)
-            case .discard: try? await recovery.discard(pid: pid)
-            }
+        switch ending {
+        case .release?: writes.release(pid)
+        case .discard?: writes.discard(pid)
+        case nil: break
         }
     }
 }

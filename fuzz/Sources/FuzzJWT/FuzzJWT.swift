@@ -70,7 +70,7 @@ public func fuzzJWT(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         let again = blocking {
             let authority = await TokenAuthority(secret: secret)
             guard let token = try? await authority.sign(identity, ttl: 3600) else { return Result<Identity, AuthError>.failure(.malformedToken) }
-            return await authority.verify(token)
+            return authority.verify(token)
         }
         invariant(again == .success(identity), "\(identity) signed again verifies as \(again)")
     }
