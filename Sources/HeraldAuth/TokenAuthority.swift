@@ -22,6 +22,9 @@ public struct TokenAuthority: Sendable {
     /// Enough for the reconnects a gateway sees again within a token's life (page reloads,
     /// network blips), without an entry for each of its connections.
     public static let gatewayCacheCapacity = 1_024
+    /// A longer token is refused unread. Herald's are ~200 bytes; the bound keeps a client that
+    /// sends megabyte tokens again and again from holding its event loop over HMACs and JSON.
+    public static let maxTokenBytes = 8_192
 
     /// `cacheCapacity` bounds the tokens kept verified. The points API sees the same tokens
     /// again and again (10,000 by default); a gateway verifies each of its connections' tokens
@@ -49,6 +52,7 @@ public struct TokenAuthority: Sendable {
     /// and a JSON decode, or a cache hit), so an event loop may call it.
     public func verify(_ token: String?) -> Result<Identity, AuthError> {
         guard let token, !token.isEmpty else { return .failure(.missingToken) }
+        guard token.utf8.count <= Self.maxTokenBytes else { return .failure(.malformedToken) }
         let now = Date()
         if let identity = verified.identity(for: token, at: now) { return .success(identity) }
         let claims: HeraldClaims

@@ -35,6 +35,7 @@ import Testing
         #expect(authority.verify("") == .failure(.missingToken))
         #expect(authority.verify("abc") == .failure(.malformedToken))
         #expect(authority.verify("a.b.c") == .failure(.malformedToken))
+        #expect(authority.verify(String(repeating: "a", count: TokenAuthority.maxTokenBytes + 1)) == .failure(.malformedToken))
         let foreign = try await other.sign(Identity(userId: "g", role: .guest), ttl: 60)
         #expect(authority.verify(foreign) == .failure(.invalidSignature))
         let expired = try await authority.sign(Identity(userId: "g", role: .guest), ttl: -120)
