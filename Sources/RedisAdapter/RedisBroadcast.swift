@@ -83,33 +83,67 @@ public struct RedisBroadcast: Sendable, Equatable {
         public var namespace: String
         public var options: BroadcastOptions
         public var offset: RecoveryOffset?
-        private let data: MessagePackValue
+        /// The packet's `data`, still MessagePack: read only where a socket of this node is in.
+        private let data: ByteBuffer
 
         /// Nil for anything that is not a broadcast this node can deliver (see `RedisBroadcast`).
+        /// The data is read only as far as its event name; the rest, when `broadcast()` is asked.
         public init?(decoding bytes: ByteBuffer) {
-            guard let value = try? MessagePackValue(decoding: bytes), let items = value.arrayValue, items.count >= 3,
-                  let uid = items[0].stringValue,
-                  let type = items[1]["type"]?.integerValue,
-                  type == Int64(SocketIOPacket.Kind.event.rawValue) || type == Int64(SocketIOPacket.Kind.binaryEvent.rawValue),
-                  let namespace = RedisBroadcast.namespace(items[1]["nsp"]),
-                  case .map = items[2],
-                  let rooms = RedisBroadcast.roomSet(items[2]["rooms"]),
-                  let except = RedisBroadcast.roomSet(items[2]["except"]),
+            var reader = MessagePackReader(bytes)
+            guard let parts = try? reader.readArrayHeader(), parts >= 3,
+                  let uid = (try? reader.read())?.stringValue,
+                  let packet = try? Self.readPacket(&reader),
+                  let typeValue = packet.type?.integerValue,
+                  typeValue == Int64(SocketIOPacket.Kind.event.rawValue) || typeValue == Int64(SocketIOPacket.Kind.binaryEvent.rawValue),
+                  let namespace = RedisBroadcast.namespace(packet.nsp),
+                  let options = try? reader.read(), case .map = options,
+                  let rooms = RedisBroadcast.roomSet(options["rooms"]),
+                  let except = RedisBroadcast.roomSet(options["except"]),
+                  // What follows the options is read as the whole message would be.
+                  (try? (3..<parts).forEach { _ in _ = try reader.read() }) != nil, reader.isAtEnd,
                   // An event names itself first: anything else is refused here, at every node.
-                  let data = items[1]["data"], case .string? = data.arrayValue?.first
+                  let data = packet.data, Self.namesAnEvent(data)
             else { return nil }
             self.uid = uid
             self.namespace = namespace
-            self.options = BroadcastOptions(rooms: rooms, except: except, flags: BroadcastFlags(messagePack: items[2]["flags"]))
+            self.options = BroadcastOptions(rooms: rooms, except: except, flags: BroadcastFlags(messagePack: options["flags"]))
             // An offset of another shape is not Herald's: the event is delivered, not recoverable.
-            self.offset = items[2]["offset"]?.stringValue.flatMap { RecoveryOffset($0) }
+            self.offset = options["offset"]?.stringValue.flatMap { RecoveryOffset($0) }
             self.data = data
+        }
+
+        /// The packet map's `type` and `nsp`, and its `data` passed over; the first of each key
+        /// counts, as in a map read whole. Nil when the packet is not a map.
+        private static func readPacket(
+            _ reader: inout MessagePackReader
+        ) throws(MessagePackError) -> (type: MessagePackValue?, nsp: MessagePackValue?, data: ByteBuffer?)? {
+            guard let fields = try reader.readMapHeader() else { return nil }
+            var type: MessagePackValue?, nsp: MessagePackValue?, data: ByteBuffer?
+            for _ in 0..<fields {
+                let key = try reader.read(depth: 2)
+                if key == .string("data") {
+                    let raw = try reader.readRaw(depth: 2)
+                    if data == nil { data = raw }
+                    continue
+                }
+                let value = try reader.read(depth: 2)
+                if key == .string("type"), type == nil { type = value }
+                if key == .string("nsp"), nsp == nil { nsp = value }
+            }
+            return (type, nsp, data)
+        }
+
+        /// Whether `data` is an array whose first item is a string (the event's name).
+        private static func namesAnEvent(_ data: ByteBuffer) -> Bool {
+            var reader = MessagePackReader(data)
+            guard let count = try? reader.readArrayHeader(), count >= 1, case .string? = try? reader.read() else { return false }
+            return true
         }
 
         /// The whole broadcast, its data converted; nil when the data holds what no event can.
         public func broadcast() -> RedisBroadcast? {
             var attachments: [ByteBuffer] = []
-            guard let json = data.json(attachments: &attachments) else { return nil }
+            guard let data = try? MessagePackValue(decoding: data), let json = data.json(attachments: &attachments) else { return nil }
             let kind: SocketIOPacket.Kind = attachments.isEmpty ? .event : .binaryEvent
             let packet = SocketIOPacket(kind: kind, namespace: namespace, id: nil, data: json, attachments: attachments)
             guard packet.eventName != nil else { return nil }

@@ -94,6 +94,16 @@ import Vocabulary
             .string("u"), .map([.init(.string("type"), .uint(2)), .init(.string("data"), .array([.uint(1)]))]), .map([:]),
         ]).encoded
         #expect(RedisBroadcast.Envelope(decoding: noName) == nil)
+        // Data that is no MessagePack past its name is found where it would be delivered.
+        var badData = MessagePackValue.array([.string("e"), .string("ok")]).encoded
+        badData.moveWriterIndex(to: badData.writerIndex - 2)
+        badData.writeBytes([0xC3, 0x28])  // "ok" becomes two bytes that are not UTF-8
+        var message = ByteBuffer(bytes: [0x93, 0xA1, 0x75, 0x82, 0xA4] + Array("type".utf8) + [0x02, 0xA4] + Array("data".utf8))
+        message.writeImmutableBuffer(badData)
+        message.writeImmutableBuffer(MessagePackValue.map(["rooms": .array([.string("guest:g")])]).encoded)
+        let addressed = try #require(RedisBroadcast.Envelope(decoding: message))
+        #expect(addressed.options.rooms == ["guest:g"])
+        #expect(addressed.broadcast() == nil && RedisBroadcast(decoding: message) == nil)
     }
 
     @Test func requestsRoundTrip() throws {

@@ -27,7 +27,19 @@ func contains(_ bytes: [UInt8], _ part: [UInt8]) -> Bool {
 public func fuzzMessagePack(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let input = fuzzBytes(start, count)
     let bytes = ByteBuffer(bytes: input)
-    guard let value = try? MessagePackValue(decoding: bytes) else { return 0 }
+    // The reader passes over one value as a decode reads it: the same length, and a value it
+    // refuses is one a decode refuses (it leaves only UTF-8 to the decode).
+    var reader = MessagePackReader(bytes)
+    let raw = try? reader.readRaw(depth: 0)
+    let decoded = try? MessagePackValue(decoding: bytes)
+    if decoded != nil {
+        invariant(raw?.readableBytes == input.count, "passed over \(String(describing: raw?.readableBytes)) of \(input.count) bytes")
+    }
+    if let raw, reader.isAtEnd, let value = try? MessagePackValue(decoding: raw) {
+        // Compared as bytes: NaN is not equal to itself.
+        invariant(decoded?.encoded == value.encoded, "\(value) passed over, \(String(describing: decoded)) decoded")
+    }
+    guard let value = decoded else { return 0 }
     for text in strings(in: value) {
         invariant(contains(input, Array(text.utf8)), "the string \(text.debugDescription) is not in the input \(hex(input))")
     }

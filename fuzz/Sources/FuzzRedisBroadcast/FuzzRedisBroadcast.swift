@@ -36,13 +36,42 @@ func same(_ a: RedisBroadcast, _ b: RedisBroadcast) -> Bool {
     }
 }
 
+/// A broadcast's addressing read from the whole message's values, as the envelope did before it
+/// read a part at a time.
+func referenceAddressing(_ value: MessagePackValue) -> (uid: String, namespace: String, options: BroadcastOptions, offset: RecoveryOffset?)? {
+    guard let items = value.arrayValue, items.count >= 3, let uid = items[0].stringValue,
+          let type = items[1]["type"]?.integerValue,
+          type == Int64(SocketIOPacket.Kind.event.rawValue) || type == Int64(SocketIOPacket.Kind.binaryEvent.rawValue),
+          let namespace = RedisBroadcast.namespace(items[1]["nsp"]),
+          case .map = items[2],
+          let rooms = RedisBroadcast.roomSet(items[2]["rooms"]),
+          let except = RedisBroadcast.roomSet(items[2]["except"]),
+          let data = items[1]["data"], case .string? = data.arrayValue?.first
+    else { return nil }
+    let options = BroadcastOptions(rooms: rooms, except: except, flags: BroadcastFlags(messagePack: items[2]["flags"]))
+    return (uid, namespace, options, items[2]["offset"]?.stringValue.flatMap { RecoveryOffset($0) })
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzRedisBroadcast(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let bytes = ByteBuffer(bytes: fuzzBytes(start, count))
     // A gateway reads the envelope first, and the rest only for its own sockets: what the
     // envelope says must be what the whole broadcast says.
     let envelope = RedisBroadcast.Envelope(decoding: bytes)
+    // The envelope reads the message a part at a time and passes over its data: it must accept
+    // exactly what reading the whole message as values accepts, and a message that is not whole
+    // MessagePack must never become a broadcast.
+    let whole = try? MessagePackValue(decoding: bytes)
+    let reference = whole.flatMap(referenceAddressing)
+    if whole != nil {
+        invariant((envelope == nil) == (reference == nil), "envelope \(String(describing: envelope)), read whole \(String(describing: reference))")
+    }
+    if let envelope, let reference {
+        invariant(envelope.uid == reference.uid && envelope.namespace == reference.namespace && envelope.options == reference.options
+                      && envelope.offset == reference.offset, "\(envelope) is not \(reference)")
+    }
     guard let broadcast = RedisBroadcast(decoding: bytes) else { return 0 }
+    invariant(whole != nil, "\(broadcast) from bytes that are not one MessagePack value")
     guard let envelope else {
         invariant(false, "\(broadcast) decodes, its envelope does not")
         return 0
