@@ -65,7 +65,7 @@ let package = Package(
         ),
         .target(
             name: "MessagePack",
-            dependencies: [.product(name: "NIOCore", package: "swift-nio")],
+            dependencies: ["Vocabulary", .product(name: "NIOCore", package: "swift-nio")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -93,6 +93,7 @@ let package = Package(
         .target(
             name: "EngineIO",
             dependencies: [
+                "Vocabulary",
                 "HTTPServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOWebSocket
+import Vocabulary
 
 /// The frames RFC 6455 says a server MUST NOT accept, found before anything reads them.
 ///
@@ -29,7 +30,7 @@ enum WebSocketFrameValidator {
         var body = body
         guard body.readableBytes > 0 else { return nil }
         guard let code = body.readInteger(as: UInt16.self), isValidCloseCode(code) else { return .protocolError }
-        guard String(validating: body.readableBytesView, as: UTF8.self) != nil else { return .dataInconsistentWithMessage }
+        guard body.withUnsafeReadableBytes(String.init(validatingUTF8Bytes:)) != nil else { return .dataInconsistentWithMessage }
         return nil
     }
 

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOWebSocket
+import Vocabulary
 
 /// The WebSocket transport as its session sees it.
 ///
@@ -169,7 +170,7 @@ final class EngineWebSocketHandler: ChannelInboundHandler, RemovableChannelHandl
         if opcode == .binary { return deliver(.binaryMessage(data)) }
         // Not repaired: a text message that is not UTF-8 fails the connection (RFC 6455 8.1).
         // Checked on the whole message, since fragments may split a character.
-        guard let text = String(validating: data.readableBytesView, as: UTF8.self) else {
+        guard let text = data.withUnsafeReadableBytes(String.init(validatingUTF8Bytes:)) else {
             return close(code: .dataInconsistentWithMessage)
         }
         do {

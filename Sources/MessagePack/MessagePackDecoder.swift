@@ -1,4 +1,5 @@
 import NIOCore
+import Vocabulary
 
 /// Why bytes are not the MessagePack this codec reads.
 public enum MessagePackError: Error, Equatable, Sendable {
@@ -78,7 +79,7 @@ extension MessagePackValue {
         guard let slice = buffer.readSlice(length: count) else { throw .truncated }
         // Validated, not repaired: a truncated 4-byte sequence repairs to U+FFFD, which is 3 bytes
         // too, so comparing lengths let it through (found by fuzz/FuzzMessagePack).
-        guard let text = String(validating: slice.readableBytesView, as: UTF8.self) else { throw .invalidUTF8 }
+        guard let text = slice.withUnsafeReadableBytes(String.init(validatingUTF8Bytes:)) else { throw .invalidUTF8 }
         return .string(text)
     }
 

@@ -186,7 +186,7 @@ struct JSONTextParser {
             index += 1
             switch byte {
             case UInt8(ascii: "\""):
-                return String(validating: out, as: UTF8.self)
+                return out.withUnsafeBytes(String.init(validatingUTF8Bytes:))
             case UInt8(ascii: "\\"):
                 guard index < bytes.count else { return nil }
                 let escaped = bytes[index]
