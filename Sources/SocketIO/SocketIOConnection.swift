@@ -11,6 +11,12 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
     private let registry: RoomRegistry
     private var socket: SocketIOSocket?
     private var connecting = false
+    /// CONNECTs refused so far: a client may try again, but not without end.
+    private var refusedConnects: UInt8 = 0
+    /// How many refused CONNECTs one session may send before it is closed: each costs a token
+    /// check on the event loop, and a burst of them in one read would hold the loop's other
+    /// clients (socket.io-client tries again only when told to).
+    static var maxRefusedConnects: UInt8 { 5 }
     private var decoder: SocketIOPacketDecoder
     private var connectTimer: Scheduled<Void>?
 
@@ -85,6 +91,8 @@ final class SocketIOConnection<Namespace: SocketIONamespace>: EngineSocketDelega
         case .success(let granted): grant = granted
         case .failure(let refusal):
             send(SocketIOPacket(kind: .connectError, data: ["message": .string(refusal.message)]))
+            refusedConnects += 1
+            if refusedConnects >= Self.maxRefusedConnects { engine.close(reason: .forcedClose) }
             return
         }
         // Without a pid to restore, the CONNECT is answered in this turn of the loop.
