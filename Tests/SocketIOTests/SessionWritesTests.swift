@@ -1,11 +1,14 @@
+import CoreMetrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Testing
 
+@testable import EngineIO
+
 @testable import SocketIO
 
-/// A loop's session writes of one turn reach the store together, and each save's `done` runs on
+/// A loop's session writes of one turn reach the store together, and each session hears of its save on
 /// the loop after the store has it.
 @Suite struct SessionWritesTests {
     /// The memory store, counting the calls it gets.
@@ -35,23 +38,34 @@ import Testing
         }
     }
 
+    struct TimedOut: Error {}
+
     @Test func oneTurnsWritesGoTogether() async throws {
         let loop = MultiThreadedEventLoopGroup.singleton.next()
         let recovery = CountingRecovery()
         let pid = "p-\(UInt32.random(in: 0 ... .max))"
         let saved = try await loop.submit {
             let writes = SessionWrites(eventLoop: loop, recovery: recovery)
-            let done = NIOLoopBoundBox(0, eventLoop: loop)
-            let promise = loop.makePromise(of: Int.self)
-            for n in 0..<5 {
-                writes.save(RecoverableSession(pid: "\(pid)-\(n)", sid: "s\(n)", owner: "o", rooms: [:])) {
-                    done.value += 1
-                    if done.value == 5 { promise.succeed(done.value) }
-                }
+            let metrics = SocketIOMetrics(factory: NOOPMetricsHandler.instance)
+            let sessions = (0..<5).map { n in
+                let session = SessionState(pid: "\(pid)-\(n)", owner: "o", recovery: recovery, writes: writes)
+                let engine = EngineSocket(
+                    id: "e\(n)", eventLoop: loop, handshake: .init(), configuration: .init(), transport: SinkTransport()
+                ) { _ in }
+                return (session, SocketIOSocket(id: "s\(n)", engine: engine, registry: RoomRegistry(), metrics: metrics, session: session))
             }
+            let promise = loop.makePromise(of: Int.self)
+            // Bounded: a save that never completes fails the test instead of holding it.
+            loop.scheduleTask(in: .seconds(10)) { promise.fail(TimedOut()) }
+            for (session, socket) in sessions { session.scheduleSave(of: socket) }
             writes.release("\(pid)-old-1")
             writes.release("\(pid)-old-2")
             writes.discard("\(pid)-gone")
+            func check() {
+                let done = sessions.filter { !$0.0.isSaving }.count
+                if done == sessions.count { promise.succeed(done) } else { loop.assumeIsolated().scheduleTask(in: .milliseconds(5)) { check() } }
+            }
+            check()
             return promise.futureResult
         }.flatMap { $0 }.get()
         #expect(saved == 5)

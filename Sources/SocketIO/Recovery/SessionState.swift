@@ -19,6 +19,8 @@ final class SessionState {
     /// After a replay, the last offset the client had: live events up to it are not sent again.
     var replayedThrough: RecoveryOffset?
     private var saving = false
+    /// A save is scheduled or in flight (for tests).
+    var isSaving: Bool { saving }
     private var dirty = false
     /// What to do with the stored session once the save in flight is done.
     private var ending: Ending?
@@ -38,24 +40,29 @@ final class SessionState {
     }
 
     /// Saves the session soon: changes made in one turn of the loop (the automatic rooms of a
-    /// new socket) go in one save, and saves never overtake each other.
+    /// new socket) go in one save, since `writes` takes the snapshot when its turn's batch goes,
+    /// and saves never overtake each other.
     func scheduleSave(of socket: SocketIOSocket) {
         guard recovery.savesConnectedSessions else { return }
         dirty = true
         guard !saving, ending == nil else { return }
         saving = true
-        socket.eventLoop.assumeIsolated().execute { [self] in save(socket) }
+        writes.save(self, of: socket)
     }
 
-    private func save(_ socket: SocketIOSocket) {
-        guard ending == nil else { return finish() }
+    /// What `writes` saves of this session now; nil when it ended meanwhile.
+    func snapshotToSave(of socket: SocketIOSocket) -> RecoverableSession? {
+        guard ending == nil else { return nil }
         dirty = false
-        writes.save(snapshot(of: socket)) { [self] in
-            if dirty, ending == nil {
-                save(socket)
-            } else {
-                finish()
-            }
+        return snapshot(of: socket)
+    }
+
+    /// The store has (or failed) the save: a change since goes in the next one, or the end now.
+    func didSave(of socket: SocketIOSocket) {
+        if dirty, ending == nil {
+            writes.save(self, of: socket)
+        } else {
+            finish()
         }
     }
 

@@ -13,8 +13,7 @@ import NIOCore
 final class SessionWrites {
     private let eventLoop: any EventLoop
     private let recovery: any ConnectionRecovery
-    private var saves: [RecoverableSession] = []
-    private var whenSaved: [() -> Void] = []
+    private var saves: [(session: SessionState, socket: SocketIOSocket)] = []
     private var released: [String] = []
     private var discarded: [String] = []
     private var scheduled = false
@@ -24,11 +23,11 @@ final class SessionWrites {
         self.recovery = recovery
     }
 
-    /// Saves `session` with this turn's others; `done` runs on the loop once the store answered
-    /// (or failed: a session that could not be saved is simply not recoverable).
-    func save(_ session: RecoverableSession, then done: @escaping () -> Void) {
-        saves.append(session)
-        whenSaved.append(done)
+    /// Saves `session` with this turn's others, as it stands when the batch goes (its
+    /// `snapshotToSave`); its `didSave` runs on the loop once the store answered (or failed: a
+    /// session that could not be saved is simply not recoverable).
+    func save(_ session: SessionState, of socket: SocketIOSocket) {
+        saves.append((session, socket))
         schedule()
     }
 
@@ -50,10 +49,10 @@ final class SessionWrites {
 
     private func flush() {
         scheduled = false
-        let recovery = self.recovery, saves = self.saves, released = self.released, discarded = self.discarded
-        let whenSaved = self.whenSaved
+        let recovery = self.recovery, released = self.released, discarded = self.discarded
+        let pending = self.saves
+        let saves = pending.compactMap { $0.session.snapshotToSave(of: $0.socket) }
         self.saves = []
-        self.whenSaved = []
         self.released = []
         self.discarded = []
         eventLoop.makeFutureWithTask {
@@ -61,7 +60,7 @@ final class SessionWrites {
             if !released.isEmpty { try? await recovery.release(pids: released) }
             if !discarded.isEmpty { try? await recovery.discard(pids: discarded) }
         }.assumeIsolated().whenComplete { _ in
-            for done in whenSaved { done() }
+            for (session, socket) in pending { session.didSave(of: socket) }
         }
     }
 }
