@@ -16,31 +16,33 @@ public struct MessagePackReader {
     /// Everything has been read.
     public var isAtEnd: Bool { buffer.readableBytes == 0 }
 
-    /// The element count when the next value is an array; nil, with nothing read, otherwise.
+    /// The element count when the next value is an array; nil, with nothing read, when it is
+    /// another value. Throws when the next bytes are no MessagePack.
     public mutating func readArrayHeader() throws(MessagePackError) -> Int? {
-        try readHeader(fixed: 0x90, sixteen: 0xDC, thirtyTwo: 0xDD, valuesPerItem: 1)
-    }
-
-    /// The entry count when the next value is a map; nil, with nothing read, otherwise.
-    public mutating func readMapHeader() throws(MessagePackError) -> Int? {
-        try readHeader(fixed: 0x80, sixteen: 0xDE, thirtyTwo: 0xDF, valuesPerItem: 2)
-    }
-
-    /// A container's count, from its fix form (`fixed` plus 0-15) or its 16- or 32-bit form.
-    private mutating func readHeader(
-        fixed: UInt8, sixteen: UInt8, thirtyTwo: UInt8, valuesPerItem: Int
-    ) throws(MessagePackError) -> Int? {
-        guard let byte = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { throw .truncated }
-        let count: Int
-        switch byte {
-        case fixed...(fixed | 0x0F): count = Int(byte & 0x0F); buffer.moveReaderIndex(forwardBy: 1)
-        case sixteen: buffer.moveReaderIndex(forwardBy: 1); count = Int(try read(UInt16.self))
-        case thirtyTwo: buffer.moveReaderIndex(forwardBy: 1); count = Int(try read(UInt32.self))
-        default: return nil
-        }
-        // Each value takes at least a byte: a count beyond what is left is a lie.
-        guard count * valuesPerItem <= buffer.readableBytes else { throw .truncated }
+        var next = buffer
+        guard case .array(let count) = try MessagePackHeader.read(from: &next) else { return nil }
+        buffer = next
         return count
+    }
+
+    /// The entry count when the next value is a map; nil, with nothing read, when it is another
+    /// value. Throws when the next bytes are no MessagePack.
+    public mutating func readMapHeader() throws(MessagePackError) -> Int? {
+        var next = buffer
+        guard case .map(let count) = try MessagePackHeader.read(from: &next) else { return nil }
+        buffer = next
+        return count
+    }
+
+    /// The next value's header (`MessagePackHeader`), its body left to read.
+    public mutating func readHeader() throws(MessagePackError) -> MessagePackHeader {
+        try MessagePackHeader.read(from: &buffer)
+    }
+
+    /// The next `count` bytes: a string's, a `bin`'s or an ext's body after its header.
+    public mutating func readBody(count: Int) throws(MessagePackError) -> ByteBuffer {
+        guard let body = buffer.readSlice(length: count) else { throw .truncated }
+        return body
     }
 
     /// The next value, whole. `depth` is how deep in the message it stands (for the bound).
@@ -59,42 +61,11 @@ public struct MessagePackReader {
 
     private mutating func skip(depth: Int) throws(MessagePackError) {
         guard depth < MessagePackValue.maxDepth else { throw .tooDeep }
-        guard let byte = buffer.readInteger(as: UInt8.self) else { throw .truncated }
-        var bytes = 0
-        var values = 0
-        switch byte {
-        case 0x00...0x7F, 0xC0, 0xC2, 0xC3, 0xE0...0xFF: return
-        case 0x80...0x8F: values = 2 * Int(byte & 0x0F)
-        case 0x90...0x9F: values = Int(byte & 0x0F)
-        case 0xA0...0xBF: bytes = Int(byte & 0x1F)
-        case 0xC4, 0xD9: bytes = Int(try read(UInt8.self))
-        case 0xC5, 0xDA: bytes = Int(try read(UInt16.self))
-        case 0xC6, 0xDB: bytes = Int(try read(UInt32.self))
-        case 0xC7: bytes = Int(try read(UInt8.self)) + 1
-        case 0xC8: bytes = Int(try read(UInt16.self)) + 1
-        case 0xC9: bytes = Int(try read(UInt32.self)) + 1
-        case 0xCC, 0xD0: bytes = 1
-        case 0xCD, 0xD1: bytes = 2
-        case 0xCA, 0xCE, 0xD2: bytes = 4
-        case 0xCB, 0xCF, 0xD3: bytes = 8
-        case 0xD4: bytes = 2
-        case 0xD5: bytes = 3
-        case 0xD6: bytes = 5
-        case 0xD7: bytes = 9
-        case 0xD8: bytes = 17
-        case 0xDC: values = Int(try read(UInt16.self))
-        case 0xDD: values = Int(try read(UInt32.self))
-        case 0xDE: values = 2 * Int(try read(UInt16.self))
-        case 0xDF: values = 2 * Int(try read(UInt32.self))
-        default: throw .invalidByte(byte)
+        switch try MessagePackHeader.read(from: &buffer) {
+        case .scalar: return
+        case .string(let count), .binary(let count), .ext(_, let count): buffer.moveReaderIndex(forwardBy: count)
+        case .array(let count): for _ in 0..<count { try skip(depth: depth + 1) }
+        case .map(let count): for _ in 0..<2 * count { try skip(depth: depth + 1) }
         }
-        guard bytes <= buffer.readableBytes, values <= buffer.readableBytes else { throw .truncated }
-        buffer.moveReaderIndex(forwardBy: bytes)
-        for _ in 0..<values { try skip(depth: depth + 1) }
-    }
-
-    private mutating func read<T: FixedWidthInteger>(_ type: T.Type) throws(MessagePackError) -> T {
-        guard let value = buffer.readInteger(as: T.self) else { throw .truncated }
-        return value
     }
 }

@@ -38,8 +38,12 @@ struct IncomingBroadcasts: Sendable {
         }
         // Most broadcasts are for sockets of other nodes: those are not decoded further.
         if local.mayReach(envelope.options) {
-            guard let broadcast = envelope.broadcast() else { return dropped(message, on: channel) }
-            local.deliver(broadcast.packet, options: broadcast.options, offset: offset)
+            if let text = envelope.eventText(offset: offset) {
+                local.deliver(eventText: text, named: envelope.eventName, options: envelope.options, offset: offset)
+            } else {
+                guard let broadcast = envelope.broadcast() else { return dropped(message, on: channel) }
+                local.deliver(broadcast.packet, options: broadcast.options, offset: offset)
+            }
         }
         // Seen either way: the node's high-water mark follows every offset it heard.
         if let offset { recovery?.delivered(offset) }

@@ -83,6 +83,8 @@ public struct RedisBroadcast: Sendable, Equatable {
         public var namespace: String
         public var options: BroadcastOptions
         public var offset: RecoveryOffset?
+        /// The event's name, the first item of its data.
+        public var eventName: String
         /// The packet's `data`, still MessagePack: read only where a socket of this node is in.
         private let data: ByteBuffer
 
@@ -102,13 +104,14 @@ public struct RedisBroadcast: Sendable, Equatable {
                   // What follows the options is read as the whole message would be.
                   (try? (3..<parts).forEach { _ in _ = try reader.read() }) != nil, reader.isAtEnd,
                   // An event names itself first: anything else is refused here, at every node.
-                  let data = packet.data, Self.namesAnEvent(data)
+                  let data = packet.data, let eventName = Self.eventName(of: data)
             else { return nil }
             self.uid = uid
             self.namespace = namespace
             self.options = BroadcastOptions(rooms: rooms, except: except, flags: BroadcastFlags(messagePack: options["flags"]))
             // An offset of another shape is not Herald's: the event is delivered, not recoverable.
             self.offset = options["offset"]?.stringValue.flatMap { RecoveryOffset($0) }
+            self.eventName = eventName
             self.data = data
         }
 
@@ -133,11 +136,17 @@ public struct RedisBroadcast: Sendable, Equatable {
             return (type, nsp, data)
         }
 
-        /// Whether `data` is an array whose first item is a string (the event's name).
-        private static func namesAnEvent(_ data: ByteBuffer) -> Bool {
+        /// The first item of `data` when it is an array whose first item is a string (the event's name).
+        private static func eventName(of data: ByteBuffer) -> String? {
             var reader = MessagePackReader(data)
-            guard let count = try? reader.readArrayHeader(), count >= 1, case .string? = try? reader.read() else { return false }
-            return true
+            guard let count = try? reader.readArrayHeader(), count >= 1, case .string(let name)? = try? reader.read() else { return nil }
+            return name
+        }
+
+        /// The Socket.IO text the clients get, written from the data's bytes (`EventText`), with
+        /// `offset` as its last argument; nil for a binary event, or data that `broadcast()` decides.
+        public func eventText(offset: RecoveryOffset?) -> ByteBuffer? {
+            EventText.encode(data: data, namespace: namespace, offset: offset)
         }
 
         /// The whole broadcast, its data converted; nil when the data holds what no event can.

@@ -15,7 +15,7 @@ final class BroadcastLog: Sendable {
     private let unlogged = ManagedAtomic<Int>(0)
     static let interval: UInt64 = 1_000_000_000
 
-    func record(_ packet: SocketIOPacket, options: BroadcastOptions, logger: Logger) {
+    func record(_ eventName: String?, options: BroadcastOptions, logger: Logger) {
         let now = NIODeadline.now().uptimeNanoseconds
         let next = nextLine.load(ordering: .relaxed)
         guard now >= next,
@@ -25,7 +25,7 @@ final class BroadcastLog: Sendable {
             return
         }
         let others = unlogged.exchange(0, ordering: .relaxed)
-        guard let name = packet.eventName else { return }
+        guard let name = eventName else { return }
         let rooms = options.rooms.sorted().joined(separator: ", ")
         logger.info("[Broadcast] \(name) to [\(rooms)]\(others > 0 ? " (and \(others) more in the last second)" : "")")
     }

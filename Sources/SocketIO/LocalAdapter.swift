@@ -86,13 +86,25 @@ public final class LocalAdapter: Adapter, ImmediateBroadcaster {
     /// cluster adapters for what arrives from other nodes. An event with an offset carries it
     /// as its last argument (SPEC section 4.1), the same bytes for every recipient.
     public func deliver(_ packet: SocketIOPacket, options: BroadcastOptions, offset: RecoveryOffset? = nil) {
+        deliver(named: packet.eventName, options: options, offset: offset) {
+            let sent = offset.map { packet.withOffset($0) } ?? packet
+            return PreparedMessage(message: ByteBuffer(string: sent.encoded), attachments: packet.attachments)
+        }
+    }
+
+    /// Delivers an EVENT already in its Socket.IO text form, its offset (if any) in it as its last
+    /// argument: what a cluster adapter writes straight from a broadcast's bytes.
+    public func deliver(eventText text: ByteBuffer, named name: String, options: BroadcastOptions, offset: RecoveryOffset?) {
+        deliver(named: name, options: options, offset: offset) { PreparedMessage(message: text) }
+    }
+
+    private func deliver(named name: String?, options: BroadcastOptions, offset: RecoveryOffset?, prepare: () -> PreparedMessage) {
         metrics.broadcasts.increment()
-        broadcastLog.record(packet, options: options, logger: logger)
+        broadcastLog.record(name, options: options, logger: logger)
         // A broadcast for none of this process's loops is not even encoded.
         let woken = shards(mayHolding: options)
         guard !woken.isEmpty else { return }
-        let sent = offset.map { packet.withOffset($0) } ?? packet
-        let message = PreparedMessage(message: ByteBuffer(string: sent.encoded), attachments: packet.attachments)
+        let message = prepare()
         let metrics = self.metrics
         for shard in woken {
             let mustSchedule = shard.waiting.withLockedValue { waiting in

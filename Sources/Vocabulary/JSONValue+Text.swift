@@ -46,15 +46,21 @@ extension JSONValue {
     }
 
     /// Whole numbers print without a fraction, as JavaScript prints them; others in full precision.
-    static func numberText(_ value: Double) -> String {
+    public static func numberText(_ value: Double) -> String {
         guard value.isFinite else { return "null" }
         if value.rounded() == value, abs(value) < 1e15 { return String(Int64(value)) }
         return "\(value)"
     }
 
     static func writeString(_ value: String, to out: inout [UInt8]) {
+        writeString(utf8: value.utf8, to: &out)
+    }
+
+    /// A JSON string of `bytes`, which must be valid UTF-8 (`String(validatingUTF8Bytes:)`).
+    @inlinable
+    public static func writeString(utf8 bytes: some Sequence<UInt8>, to out: inout [UInt8]) {
         out.append(UInt8(ascii: "\""))
-        for byte in value.utf8 {
+        for byte in bytes {
             switch byte {
             case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
             case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])

@@ -9,3 +9,10 @@ extension String {
         self.init(copying: span)
     }
 }
+
+extension UnsafeRawBufferPointer {
+    /// Whether these bytes are UTF-8, checked without making a string of them.
+    public var isValidUTF8: Bool {
+        (try? UTF8Span(validating: assumingMemoryBound(to: UInt8.self).span)) != nil
+    }
+}

@@ -25,6 +25,26 @@ import Testing
         #expect(try reader.read() == .string("x") && reader.isAtEnd)
     }
 
+    /// A header names its kind and length and leaves its body; a length beyond the bytes left
+    /// is refused at the header, before anything is read or reserved for it.
+    @Test func aHeaderSaysWhatFollows() throws {
+        var reader = MessagePackReader(ByteBuffer(bytes: [0x93, 0xA2, 0x68, 0x69, 0xC4, 0x01, 0xFF, 0xD4, 0x00, 0x07, 0xCD, 0x01, 0x00]))
+        #expect(try reader.readHeader() == .array(count: 3))
+        #expect(try reader.readHeader() == .string(byteCount: 2))
+        #expect(try String(buffer: reader.readBody(count: 2)) == "hi")
+        #expect(try reader.readHeader() == .binary(byteCount: 1))
+        #expect(try Array(reader.readBody(count: 1).readableBytesView) == [0xFF])
+        #expect(try reader.readHeader() == .ext(type: 0, byteCount: 1))
+        #expect(try Array(reader.readBody(count: 1).readableBytesView) == [0x07])
+        #expect(try reader.readHeader() == .scalar(.uint(256)) && reader.isAtEnd)
+        for lie: [UInt8] in [[0xDD, 0xFF, 0xFF, 0xFF, 0xFF], [0x82, 0xC0, 0xC0, 0xC0], [0xD9, 0x05, 0x61], [0xC8, 0x00, 0x02, 0x01, 0x00]] {
+            var bytes = ByteBuffer(bytes: lie)
+            #expect(throws: MessagePackError.truncated, "\(lie)") { try MessagePackHeader.read(from: &bytes) }
+        }
+        var never = ByteBuffer(bytes: [0xC1])
+        #expect(throws: MessagePackError.invalidByte(0xC1)) { try MessagePackHeader.read(from: &never) }
+    }
+
     private func passOver(_ bytes: [UInt8]) -> MessagePackError? {
         var reader = MessagePackReader(ByteBuffer(bytes: bytes))
         do {

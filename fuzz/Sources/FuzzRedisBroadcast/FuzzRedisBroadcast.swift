@@ -2,11 +2,14 @@
 // `[uid, {type, data, nsp}, {rooms, except, flags}]` (RedisBroadcast(decoding:), and the
 // envelope a gateway reads first, RedisBroadcast.Envelope).
 //
-// Invariants: a broadcast that decodes is an EVENT with a name and no ack id, or, when the data
-// held `bin`, a BINARY_EVENT whose placeholders each name one of its attachments; encoded again
-// (in the adapter's option order and the emitter's) it decodes to the same broadcast (NaN numbers
-// compared as equal). A binary one is only required to decode again as binary: a map that merely
-// looks like a placeholder is as ambiguous here as it is in socket.io-parser.
+// Invariants: the envelope says what the whole message says; the event text written from its
+// bytes (`Envelope.eventText`) parses to the text of the values' path, and is missing only for a
+// binary event or a broadcast the values refuse. A broadcast that decodes is an EVENT with a
+// name and no ack id, or, when the data held `bin`, a BINARY_EVENT whose placeholders each name
+// one of its attachments; encoded again (in the adapter's option order and the emitter's) it
+// decodes to the same broadcast (NaN numbers compared as equal). A binary one is only required
+// to decode again as binary: a map that merely looks like a placeholder is as ambiguous here as
+// it is in socket.io-parser.
 import FuzzSupport
 import MessagePack
 import NIOCore
@@ -70,7 +73,26 @@ public func fuzzRedisBroadcast(_ start: UnsafePointer<UInt8>?, _ count: Int) -> 
         invariant(envelope.uid == reference.uid && envelope.namespace == reference.namespace && envelope.options == reference.options
                       && envelope.offset == reference.offset, "\(envelope) is not \(reference)")
     }
-    guard let broadcast = RedisBroadcast(decoding: bytes) else { return 0 }
+    // The text a gateway writes straight from the bytes is the text of the values' path, or
+    // nothing, which leaves the event to that path (a binary event, or a refusal it makes).
+    let text = envelope?.eventText(offset: envelope?.offset)
+    guard let broadcast = RedisBroadcast(decoding: bytes) else {
+        invariant(text == nil, "the text \(String(describing: text)) of a broadcast the values refuse")
+        return 0
+    }
+    if let text {
+        let throughValues = (envelope?.offset.map { broadcast.packet.withOffset($0) } ?? broadcast.packet).encoded
+        let written = String(buffer: text)
+        invariant(broadcast.packet.attachments.isEmpty && written.first == "2", "\(written) for \(broadcast)")
+        // `2`, a namespace other than `/` with its comma, then the data.
+        let prefix = "2" + (broadcast.packet.namespace == "/" ? "" : broadcast.packet.namespace + ",")
+        let parsed = JSONValue(parsing: Substring(written.utf8.dropFirst(prefix.utf8.count)))
+        invariant(written.hasPrefix(prefix) && throughValues.hasPrefix(prefix) && parsed != nil
+                      && parsed == JSONValue(parsing: Substring(throughValues.utf8.dropFirst(prefix.utf8.count))),
+                  "written \(written), through the values \(throughValues)")
+    } else {
+        invariant(!broadcast.packet.attachments.isEmpty, "no text for \(broadcast)")
+    }
     invariant(whole != nil, "\(broadcast) from bytes that are not one MessagePack value")
     guard let envelope else {
         invariant(false, "\(broadcast) decodes, its envelope does not")
