@@ -32,6 +32,22 @@ public struct PreparedMessage: Sendable {
         self.webSocketFrame = frame
         self.packet = packet
     }
+
+    /// Several messages as one, in order: their WebSocket frames back to back and their polling
+    /// packets joined by the payload separator, the same bytes a transport would have written
+    /// for them one by one. A member of every one of them takes them in one write.
+    public init(concatenating messages: some Collection<PreparedMessage>) {
+        var frame = ByteBuffer(), packet = ByteBuffer()
+        frame.reserveCapacity(messages.reduce(0) { $0 + $1.webSocketFrame.readableBytes })
+        packet.reserveCapacity(messages.reduce(0) { $0 + $1.packet.readableBytes + 1 })
+        for message in messages {
+            if packet.readableBytes > 0 { packet.writeInteger(PollingPayload.separator) }
+            frame.writeImmutableBuffer(message.webSocketFrame)
+            packet.writeImmutableBuffer(message.packet)
+        }
+        self.webSocketFrame = frame
+        self.packet = packet
+    }
 }
 
 extension ByteBuffer {

@@ -25,9 +25,13 @@ public final class LocalAdapter: Adapter, ImmediateBroadcaster {
     }
 
     struct Waiting {
-        var pending: [(message: PreparedMessage, options: BroadcastOptions, offset: RecoveryOffset?)] = []
+        var pending: [Pending] = []
         var drainScheduled = false
     }
+
+    typealias Pending = (message: PreparedMessage, options: BroadcastOptions, offset: RecoveryOffset?)
+    /// Broadcasts in a row of one drain with the same selection.
+    typealias Run = ArraySlice<Pending>
 
     let shards: [Shard]
     private let metrics: SocketIOMetrics
@@ -138,16 +142,49 @@ public final class LocalAdapter: Adapter, ImmediateBroadcaster {
             defer { waiting.pending.removeAll(keepingCapacity: true) }
             return waiting.pending
         }
+        let registry = shard.registry.value
         var written: [SocketIOSocket] = []
         var delivered = 0
-        for (message, options, offset) in batch {
-            shard.registry.value.forEach(matching: options) { socket in
-                if socket.write(message, offset: offset) { written.append(socket) }
-                delivered += 1
+        for run in runs(of: batch) {
+            let options = run[run.startIndex].options
+            if run.count == 1 {
+                let (message, _, offset) = run[run.startIndex]
+                registry.forEach(matching: options) { socket in
+                    if socket.write(message, offset: offset) { written.append(socket) }
+                    delivered += 1
+                }
+                continue
+            }
+            // The same sockets take every broadcast of the run: each gets them as one buffer, one
+            // write. A write per message per member was most of a saturated fan-out (NIO's
+            // pending-write ring, and each member's objects fetched cold once per message).
+            var combined: PreparedMessage?
+            func make() -> PreparedMessage {
+                if let combined { return combined }
+                let made = PreparedMessage(concatenating: run.lazy.map(\.message))
+                combined = made
+                return made
+            }
+            registry.forEach(matching: options) { socket in
+                if socket.write(run, combined: make) { written.append(socket) }
+                delivered += run.count
             }
         }
         for socket in written { socket.flush() }
         if delivered > 0 { metrics.packetsSent.increment(by: Int64(delivered)) }
+    }
+
+    /// `batch` cut where the selection changes, in order.
+    static func runs(of batch: [Pending]) -> [Run] {
+        var runs: [Run] = []
+        var start = batch.startIndex
+        while start < batch.endIndex {
+            var end = start + 1
+            while end < batch.endIndex, batch[end].options == batch[start].options { end += 1 }
+            runs.append(batch[start..<end])
+            start = end
+        }
+        return runs
     }
 
     public func addSockets(_ options: BroadcastOptions, rooms: Set<String>) async throws {

@@ -135,6 +135,25 @@ public final class SocketIOSocket {
         return engine.write(message)
     }
 
+    /// Queues broadcasts that all select this socket, in order, as one write of `combined` (their
+    /// messages concatenated, made once for all members); true when the socket then needs
+    /// `flush()`. A socket replaying what it missed, or just after, takes them one by one: their
+    /// offsets decide which it gets.
+    func write(_ run: LocalAdapter.Run, combined: () -> PreparedMessage) -> Bool {
+        if let session, session.held != nil || session.replayedThrough != nil {
+            var first = false
+            for item in run {
+                if write(item.message, offset: item.offset) { first = true }
+            }
+            return first
+        }
+        guard isConnected, !engine.isClosed else {
+            metrics.deliveryErrors.increment(by: Int64(run.count))
+            return false
+        }
+        return engine.write(combined())
+    }
+
     /// Holds live broadcasts back until `endReplay`.
     func beginReplay() {
         session?.held = []

@@ -65,6 +65,16 @@ import Testing
         #expect(frame.readString(length: 1) == "4")
         #expect(String(buffer: message.packet) == "4" + String(repeating: "x", count: dataLength))
     }
+
+    /// Messages concatenated are the bytes each transport would write for them one by one.
+    @Test func concatenatedMessages() throws {
+        let messages = ["2[\"a\"]", String(repeating: "y", count: 200), "2[\"c\"]"].map { PreparedMessage(message: ByteBuffer(string: $0)) }
+        let one = PreparedMessage(concatenating: messages)
+        #expect(one.webSocketFrame == ByteBuffer(bytes: messages.flatMap { Array($0.webSocketFrame.readableBytesView) }))
+        #expect(String(buffer: one.packet) == messages.map { String(buffer: $0.packet) }.joined(separator: "\u{1E}"))
+        let payload = try PollingPayload.decode(one.packet)
+        #expect(payload.count == 3)
+    }
 }
 
 @Suite struct EngineRequestTests {

@@ -31,6 +31,21 @@ final class SinkTransport: EngineTransport {
         flushes += 1
     }
     func close(notifyPeer: Bool) {}
+
+    /// The payload of every WebSocket frame written, in order, however many one write carried.
+    var texts: [String] {
+        frames.flatMap { written in
+            var buffer = written, texts: [String] = []
+            while let _ = buffer.readInteger(as: UInt8.self), let short = buffer.readInteger(as: UInt8.self) {
+                var length = Int(short & 0x7F)
+                if length == 126 { length = Int(buffer.readInteger(as: UInt16.self) ?? 0) }
+                if length == 127 { length = Int(buffer.readInteger(as: UInt64.self) ?? 0) }
+                guard let text = buffer.readString(length: length) else { break }
+                texts.append(text)
+            }
+            return texts
+        }
+    }
 }
 
 /// An adapter on one embedded event loop with sockets made by hand.
@@ -61,8 +76,9 @@ final class AdapterFixture {
         return socket
     }
 
+    /// How many messages each socket was sent (frames, not writes).
     func frameCounts() -> [String: Int] {
-        sinks.mapValues(\.frames.count).filter { $0.value > 0 }
+        sinks.mapValues(\.texts.count).filter { $0.value > 0 }
     }
 
     func broadcast(_ options: BroadcastOptions) async throws {
@@ -131,6 +147,27 @@ final class AdapterFixture {
         #expect(fixture.sinks.mapValues(\.flushes) == ["a": 1, "b": 1])
         try await fixture.broadcast(BroadcastOptions(rooms: ["guest:g"]))
         #expect(fixture.sinks.mapValues(\.flushes) == ["a": 2, "b": 1])
+    }
+
+    /// Broadcasts in a row with the same selection are one write per member, of one buffer made
+    /// for all of them, with every message in order; a different selection starts a new run.
+    @Test func aRunOfBroadcastsIsOneWritePerMember() async throws {
+        let fixture = AdapterFixture()
+        fixture.socket("a", rooms: ["restaurant:r", "guest:g"])
+        fixture.socket("b", rooms: ["restaurant:r"])
+        let room = BroadcastOptions(rooms: ["restaurant:r"])
+        for amount in 1...3 {
+            try await fixture.adapter.broadcast(.event("points_added", [["amount": .number(Double(amount))]]), options: room)
+        }
+        try await fixture.adapter.broadcast(.event("card_created", []), options: BroadcastOptions(rooms: ["guest:g"]))
+        try await fixture.adapter.broadcast(.event("points_added", [["amount": 4]]), options: room)
+        fixture.loop.run()
+        let added = (1...4).map { #"42["points_added",{"amount":\#($0)}]"# }
+        #expect(fixture.sinks["a"]!.texts == added.prefix(3) + [#"42["card_created"]"#, added[3]])
+        #expect(fixture.sinks["b"]!.texts == Array(added))
+        #expect(fixture.sinks["a"]!.frames.count == 3 && fixture.sinks["b"]!.frames.count == 2)
+        let first = [fixture.sinks["a"]!.frames[0], fixture.sinks["b"]!.frames[0]]
+        #expect(Set(first.map { $0.withUnsafeReadableBytes { Int(bitPattern: $0.baseAddress) } }).count == 1, "made once")
     }
 
     /// A room grows from one member to many and back, and goes when its last member leaves.
