@@ -1,17 +1,20 @@
-"""POST /api/points/add under load (wrk) against `herald serve` on SQLite, with a connected
-restaurant client that must receive every committed event.
+"""POST /api/points/add under load (wrk) against `herald serve` on SQLite (or PostgreSQL with
+--postgres), with a connected restaurant client that must receive every committed event.
 
-Starts the given herald binary on a free loopback port with a fresh SQLite file, connects a raw
+Starts the given herald binary on a free loopback port with a fresh SQLite file (or a fresh
+PostgreSQL cluster of Debian's server, started here on another free port), connects a raw
 Engine.IO WebSocket client to the restaurant room, runs wrk for --duration seconds with
 --connections connections, then waits (at most 15 s) for the client to have every event and
 prints a table and one JSON line. Only 127.0.0.1 is contacted.
 
-Usage: points_add.py --herald .build/release/herald [--duration 20] [--connections 32]
+Usage: points_add.py --herald .build/release/herald [--duration 20] [--connections 32] [--postgres]
 """
 import argparse
+import glob
 import json
 import os
 import re
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -54,19 +57,55 @@ class Listener(threading.Thread):
                     self.event_ids.add(match.group(1))
 
 
+class Postgres:
+    """A throw-away PostgreSQL cluster on a free loopback port (as the postgres user when root:
+    the server refuses to run as root), with its defaults: every commit is flushed to disk."""
+
+    def __init__(self, directory):
+        binaries = sorted(glob.glob("/usr/lib/postgresql/*/bin"))[-1]
+        self.port, self.data = free_port(), os.path.join(directory, "pg")
+        self.prefix = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--"] if os.getuid() == 0 else []
+        if self.prefix:
+            shutil.chown(directory, "postgres", "postgres")
+        subprocess.run(self.prefix + [f"{binaries}/initdb", "-D", self.data, "-U", "herald", "--auth=trust", "-E", "UTF8"],
+                       check=True, capture_output=True, timeout=120)
+        self.log = open(os.path.join(directory, "postgres.log"), "w")
+        self.process = subprocess.Popen(self.prefix + [f"{binaries}/postgres", "-D", self.data, "-p", str(self.port),
+                                                       "-k", directory, "-c", "listen_addresses=127.0.0.1"],
+                                        stdout=self.log, stderr=self.log)
+        deadline = time.time() + 30
+        while subprocess.run([f"{binaries}/pg_isready", "-h", "127.0.0.1", "-p", str(self.port)],
+                             capture_output=True).returncode != 0:
+            if time.time() > deadline:
+                raise RuntimeError("PostgreSQL did not start")
+            time.sleep(0.2)
+        self.url = f"postgres://herald@127.0.0.1:{self.port}/postgres"
+
+    def count(self, table):
+        out = subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(self.port), "-U", "herald", "-d", "postgres",
+                              "-Atc", f"SELECT COUNT(*) FROM {table}"], capture_output=True, text=True, timeout=30)
+        return int(out.stdout.strip() or -1)
+
+    def stop(self):
+        stop(self.process)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--herald", default=".build/release/herald")
     parser.add_argument("--duration", type=int, default=20)
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--postgres", action="store_true", help="the ledger on PostgreSQL instead of SQLite")
     args = parser.parse_args()
 
     secret, restaurant, port = "bench-" + os.urandom(8).hex(), "r-bench", free_port()
     directory = tempfile.mkdtemp(prefix="herald-bench-")
+    postgres = Postgres(directory) if args.postgres else None
+    database = postgres.url if postgres else os.path.join(directory, "ledger.sqlite")
     log = open(os.path.join(directory, "herald.log"), "w")
     herald = start_herald([args.herald, "serve", "--host", "127.0.0.1", "--port", str(port), "--jwt-secret", secret,
-                           "--db", os.path.join(directory, "ledger.sqlite"), "--log-level", "warning"], log, port)
+                           "--db", database, "--log-level", "warning"], log, port)
     try:
         listener = Listener(port, token(secret, "bench-staff", "restaurant", restaurant))
         listener.start()
@@ -81,6 +120,8 @@ def main():
         # What the ledger committed, read from the database itself once the requests still in
         # flight when wrk stopped are done, and the client has had time to hear every event.
         def committed_count():
+            if postgres:
+                return postgres.count("transactions")
             with sqlite3.connect(os.path.join(directory, "ledger.sqlite")) as db:
                 return db.execute("SELECT COUNT(*) FROM transactions").fetchone()[0]
         deadline, committed, settled = time.time() + 15, -1, 0
@@ -91,7 +132,7 @@ def main():
             committed = current
         listener.stopped = True
         result = {
-            "scenario": "points-add-sqlite",
+            "scenario": "points-add-postgres" if postgres else "points-add-sqlite",
             "committed": committed,
             "perSecond": round(stats["requests"] / stats["seconds"]),
             "latencyMs": {"p50": stats["p50ms"], "p90": stats["p90ms"], "p99": stats["p99ms"], "max": stats["maxms"]},
@@ -110,6 +151,8 @@ def main():
         sys.exit(0 if result["lost"] == result["duplicated"] == stats["errors"] == 0 else 1)
     finally:
         stop(herald)
+        if postgres:
+            postgres.stop()
 
 
 if __name__ == "__main__":
