@@ -224,7 +224,9 @@ let package = Package(
             name: "EngineIOTests",
             dependencies: [
                 "EngineIO",
+                "HTTPServer",
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings

@@ -16,6 +16,13 @@ enum QueuedPacket {
         }
     }
 
+    var packetCount: Int {
+        switch self {
+        case .single: 1
+        case .prepared(let message): message.packetCount
+        }
+    }
+
     func write(to buffer: inout ByteBuffer) {
         switch self {
         case .single(let packet): packet.write(to: &buffer)
@@ -97,17 +104,38 @@ final class PollingTransport: EngineTransport {
         }
     }
 
-    private func flush() {
+    /// At most this many packets go in one response (a message is never cut, so one with more
+    /// attachments goes alone): python-engineio's client refuses a payload of more than 16
+    /// (`Payload.max_decode_packets`) and drops the connection, so a burst of broadcasts cut it
+    /// off. The rest waits for the next poll, which a client sends as soon as it has the answer.
+    static let maxPacketsPerPayload = 16
+
+    /// Answers the waiting GET with what is queued, at most `maxPacketsPerPayload` packets of
+    /// it unless `everything` (the last response of a closing session).
+    private func flush(everything: Bool = false) {
         guard let responder = pendingPoll, !queue.isEmpty else { return }
         pendingPoll = nil
-        var body = ByteBuffer()
-        body.reserveCapacity(queuedBytes + queue.count)
-        for (index, packet) in queue.enumerated() {
-            if index > 0 { body.writeInteger(PollingPayload.separator) }
-            packet.write(to: &body)
+        var taken = 0, packets = 0, bytes = 0
+        while taken < queue.count {
+            let count = queue[taken].packetCount
+            if !everything, taken > 0, packets + count > Self.maxPacketsPerPayload { break }
+            packets += count
+            bytes += queue[taken].encodedSize
+            taken += 1
         }
-        queue.removeAll(keepingCapacity: false)
-        queuedBytes = 0
+        var body = ByteBuffer()
+        body.reserveCapacity(bytes + taken)
+        for index in 0..<taken {
+            if index > 0 { body.writeInteger(PollingPayload.separator) }
+            queue[index].write(to: &body)
+        }
+        if taken == queue.count {
+            queue = []
+            queuedBytes = 0
+        } else {
+            queue.removeFirst(taken)
+            queuedBytes -= bytes
+        }
         responder.respond(.ok, contentType: "text/plain; charset=UTF-8", body: body)
     }
 
@@ -126,7 +154,7 @@ final class PollingTransport: EngineTransport {
         closed = true
         if pendingPoll != nil {
             if queue.isEmpty { queue.append(.single(.noop)) }
-            flush()
+            flush(everything: true)
         }
         queue = []
     }

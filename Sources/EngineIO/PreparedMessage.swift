@@ -11,6 +11,8 @@ public struct PreparedMessage: Sendable {
     /// The Engine.IO packets as a polling payload carries them: `4<data>`, then `\u{1E}b<base64>`
     /// per attachment.
     public let packet: ByteBuffer
+    /// How many Engine.IO packets `packet` holds (a polling response carries a bounded number).
+    public let packetCount: Int
 
     /// Prepares the Engine.IO message packet whose data is `data` (a Socket.IO packet) and the
     /// binary messages of its attachments.
@@ -31,6 +33,7 @@ public struct PreparedMessage: Sendable {
         }
         self.webSocketFrame = frame
         self.packet = packet
+        self.packetCount = 1 + attachments.count
     }
 
     /// Several messages as one, in order: their WebSocket frames back to back and their polling
@@ -47,6 +50,7 @@ public struct PreparedMessage: Sendable {
         }
         self.webSocketFrame = frame
         self.packet = packet
+        self.packetCount = messages.reduce(0) { $0 + $1.packetCount }
     }
 }
 

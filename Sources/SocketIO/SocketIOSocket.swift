@@ -138,9 +138,11 @@ public final class SocketIOSocket {
     /// Queues broadcasts that all select this socket, in order, as one write of `combined` (their
     /// messages concatenated, made once for all members); true when the socket then needs
     /// `flush()`. A socket replaying what it missed, or just after, takes them one by one: their
-    /// offsets decide which it gets.
+    /// offsets decide which it gets. So does a polling one: its responses carry a bounded number
+    /// of packets, and a run may be longer.
     func write(_ run: LocalAdapter.Run, combined: () -> PreparedMessage) -> Bool {
-        if let session, session.held != nil || session.replayedThrough != nil {
+        let replaying = session.map { $0.held != nil || $0.replayedThrough != nil } ?? false
+        if replaying || engine.transportName == .polling {
             var first = false
             for item in run {
                 if write(item.message, offset: item.offset) { first = true }

@@ -1,5 +1,7 @@
+import HTTPServer
 import NIOCore
 import NIOEmbedded
+import NIOHTTP1
 import Testing
 
 @testable import EngineIO
@@ -116,6 +118,33 @@ final class RecordingDelegate: EngineSocketDelegate {
         #expect(socket.transportName == .polling)
         #expect(delegate.closeReason == nil)
     }
+
+    /// A poll is answered with at most 16 packets (python-engineio's client drops a connection
+    /// whose payload has more); the rest goes with the next poll, in order, and a message is not cut.
+    @Test func aPollCarriesAtMostSixteenPackets() throws {
+        let polling = PollingTransport(eventLoop: loop, maxQueuedBytes: 1 << 20)
+        let (socket, _) = makeSocket(polling)
+        polling.socket = socket
+        for index in 0..<15 { socket.send(text: "m\(index)") }
+        let binary = PreparedMessage(message: ByteBuffer(string: "b"), attachments: [ByteBuffer(string: "x"), ByteBuffer(string: "y")])
+        polling.send(binary)
+        for index in 15..<20 { socket.send(text: "m\(index)") }
+        func poll() throws -> [EnginePacket] {
+            let channel = EmbeddedChannel(loop: loop)
+            #expect(polling.poll(HTTPResponder(channel: channel, request: HTTPRequestHead(version: .http1_1, method: .GET, uri: "/"))))
+            loop.run()
+            guard case .head? = try channel.readOutbound(as: HTTPServerResponsePart.self),
+                  case .body(.byteBuffer(let body))? = try channel.readOutbound(as: HTTPServerResponsePart.self)
+            else { throw PollingTestError() }
+            return try PollingPayload.decode(body)
+        }
+        #expect(try poll() == (0..<15).map { .message("m\($0)") }, "the message of 3 packets waits for the next poll")
+        let second = try poll()
+        #expect(second.count == 8)
+        #expect(second.first == .message("b") && second.dropFirst(3) == ArraySlice((15..<20).map { .message("m\($0)") }))
+    }
+
+    struct PollingTestError: Error {}
 
     @Test func anOverfullPollingQueueClosesTheSession() {
         let polling = PollingTransport(eventLoop: loop, maxQueuedBytes: 100)

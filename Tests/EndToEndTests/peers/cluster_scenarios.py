@@ -129,6 +129,36 @@ def emitter_format(args):
 
 
 @scenario
+def burst_in_order(args):
+    """A burst published in one round trip queues up on the gateways, which write each member's
+    run of broadcasts as one buffer: over WebSocket and over long-polling every event arrives
+    once, in order, and an event for another room in the middle of the burst stays out."""
+    restaurant, other = fresh_id("rest"), fresh_id("rest")
+    token = make_token(args.secret, fresh_id("staff"), "restaurant", restaurant)
+    clients = [Client(url, token, transports=transports).connect()
+               for url in gateways(args) for transports in (["websocket"], ["polling"])]
+    for client in clients:
+        client.wait_for("connected")
+    store = redis.Redis.from_url(args.redis)
+    pipe = store.pipeline(transaction=False)
+    count = 300
+    for index in range(count):
+        room = other if index == count // 2 else restaurant
+        packet = {"type": 2, "data": ["tick", {"n": index}], "nsp": "/"}
+        pipe.publish(f"socket.io#/#restaurant:{room}#",
+                     msgpack.packb(["emitter", packet, {"rooms": [f"restaurant:{room}"], "flags": {}, "except": []}]))
+    pipe.execute()
+    expected = [{"n": index} for index in range(count) if index != count // 2]
+    for client in clients:
+        got = client.wait_for("tick", count=len(expected), timeout=20)
+        time.sleep(0.2)
+        got = client.received("tick")
+        expect(got == expected, f"{client.transports}: {len(got)} ticks, first out of place: "
+               f"{next((g for g, e in zip(got, expected) if g != e), None)}")
+        client.disconnect()
+
+
+@scenario
 def published_layout(args):
     """What Herald publishes decodes (msgpack) to the adapter's exact layout."""
     store = redis.Redis.from_url(args.redis)
