@@ -38,8 +38,13 @@ public struct PreparedMessage: Sendable {
 
     /// Several messages as one, in order: their WebSocket frames back to back and their polling
     /// packets joined by the payload separator, the same bytes a transport would have written
-    /// for them one by one. A member of every one of them takes them in one write.
+    /// for them one by one. A member of every one of them takes them in one write. One message
+    /// is itself, not a copy.
     public init(concatenating messages: some Collection<PreparedMessage>) {
+        if messages.count == 1, let only = messages.first {
+            self = only
+            return
+        }
         var frame = ByteBuffer(), packet = ByteBuffer()
         frame.reserveCapacity(messages.reduce(0) { $0 + $1.webSocketFrame.readableBytes })
         packet.reserveCapacity(messages.reduce(0) { $0 + $1.packet.readableBytes + 1 })

@@ -146,15 +146,6 @@ public final class LocalAdapter: Adapter, ImmediateBroadcaster {
         var written: [SocketIOSocket] = []
         var delivered = 0
         for run in runs(of: batch) {
-            let options = run[run.startIndex].options
-            if run.count == 1 {
-                let (message, _, offset) = run[run.startIndex]
-                registry.forEach(matching: options) { socket in
-                    if socket.write(message, offset: offset) { written.append(socket) }
-                    delivered += 1
-                }
-                continue
-            }
             // The same sockets take every broadcast of the run: each gets them as one buffer, one
             // write. A write per message per member was most of a saturated fan-out (NIO's
             // pending-write ring, and each member's objects fetched cold once per message).
@@ -165,7 +156,7 @@ public final class LocalAdapter: Adapter, ImmediateBroadcaster {
                 combined = made
                 return made
             }
-            registry.forEach(matching: options) { socket in
+            registry.forEach(matching: run[run.startIndex].options) { socket in
                 if socket.write(run, combined: make) { written.append(socket) }
                 delivered += run.count
             }
