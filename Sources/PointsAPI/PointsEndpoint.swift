@@ -42,25 +42,25 @@ public struct PointsEndpoint: HTTPEndpoint {
 
     public var maxBodySize: Int { Self.maxBodySize }
 
+    /// Runs the router in a task on the connection's own event loop: the request is parsed there,
+    /// the task resumes there when the ledger answers, and the answer is written from there, so
+    /// a write crosses threads only to the ledger's writer and back.
     public func handle(head: HTTPRequestHead, body: ByteBuffer, channel: any Channel) {
         let answer = HTTPServer.HTTPResponder(channel: channel, request: head)
         let responder = self.responder, logger = self.logger
-        channel.eventLoop.makeFutureWithTask { () -> (HTTPResponseStatus, HTTPHeaders, ByteBuffer) in
-            let request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: RequestBody(buffer: body))
-            let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
-            let response = try await responder.respond(to: request, context: context)
-            let collector = BodyCollector()
-            try await response.body.write(collector.writer)
-            return (
-                HTTPResponseStatus(statusCode: Int(response.status.code)),
-                HTTPHeaders(response.headers),
-                collector.buffer.withLockedValue { $0 }
-            )
-        }.whenComplete { result in
-            switch result {
-            case .success(let (status, headers, body)):
-                answer.respond(status, headers: headers, body: body)
-            case .failure(let error):
+        Task(executorPreference: EventLoopTaskExecutor.of(channel.eventLoop)) {
+            do {
+                let request = Request(head: try HTTPRequest(head, secure: false, splitCookie: false), body: RequestBody(buffer: body))
+                let context = BasicRequestContext(source: .init(channel: channel, logger: logger))
+                let response = try await responder.respond(to: request, context: context)
+                let collector = BodyCollector()
+                try await response.body.write(collector.writer)
+                answer.respond(
+                    HTTPResponseStatus(statusCode: Int(response.status.code)),
+                    headers: HTTPHeaders(response.headers),
+                    body: collector.buffer.withLockedValue { $0 }
+                )
+            } catch {
                 logger.error("[API] \(head.method) \(head.uri) failed: \(error)")
                 answer.respond(.badRequest, json: errorBody(code: "bad_request", message: "malformed request"))
             }
