@@ -31,6 +31,20 @@ import Testing
         #expect(JSONValue.number(-0.5).jsonString == "-0.5")
         #expect(JSONValue.number(1e21).jsonString == "1e+21")
     }
+
+    /// Every ASCII byte, escaped or copied in a run, reads back as itself; a sequence without
+    /// contiguous storage is written the same.
+    @Test func writesEveryCharacterBackAsItself() throws {
+        let everything = String(decoding: (0..<0x80).map { UInt8($0) }, as: UTF8.self) + "é😀 tail"
+        for sample in [everything, "", "plain", "\"", "end\\", "\n\u{1F}mid\t"] {
+            let written = JSONValue.string(sample).jsonString
+            let theirs = try JSONSerialization.jsonObject(with: Data(written.utf8), options: [.fragmentsAllowed]) as? String
+            #expect(theirs == sample)
+            var out: [UInt8] = []
+            JSONValue.writeString(utf8: AnySequence(sample.utf8), to: &out)
+            #expect(String(decoding: out, as: UTF8.self) == written)
+        }
+    }
 }
 
 @Suite struct ChannelNameBuilderTests {
