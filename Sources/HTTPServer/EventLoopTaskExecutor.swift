@@ -18,8 +18,8 @@ public final class EventLoopTaskExecutor: TaskExecutor {
         self.eventLoop = eventLoop
     }
 
-    /// The executor of `eventLoop`, one per loop for the life of the process: a task keeps only
-    /// an unowned reference to its preferred executor.
+    /// The executor of `eventLoop`, one per loop for the life of the process: a request
+    /// allocates none, and the executor outlives every task that prefers it.
     public static func of(_ eventLoop: any EventLoop) -> EventLoopTaskExecutor {
         let key = ObjectIdentifier(eventLoop)
         return executors.withLockedValue { executors in
