@@ -6,9 +6,10 @@ import Testing
 import HTTPServer
 
 /// A task that prefers a loop's executor runs there, and comes back there after an await that
-/// another thread resumes: the points endpoint counts on both to answer without a hop.
+/// another thread resumes: the points endpoint counts on both to answer without a hop. A job the
+/// executor dropped would hang the await, hence the time limit.
 @Suite struct EventLoopTaskExecutorTests {
-    @Test func aTaskRunsAndResumesOnItsLoop() async throws {
+    @Test(.timeLimit(.minutes(1))) func aTaskRunsAndResumesOnItsLoop() async throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
         let loop = group.next()
         let executor = EventLoopTaskExecutor.of(loop)
