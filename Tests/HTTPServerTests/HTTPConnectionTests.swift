@@ -89,6 +89,34 @@ struct SilentEndpoint: HTTPEndpoint {
         #expect(!channel.isActive)
     }
 
+    /// The connection's one timer is not moved when a phase starts (it fires every `head` at the
+    /// latest and looks): a head begun late in an idle period still gets its own 10 s, no more.
+    @Test func aHeadBegunLateInAnIdlePeriodGetsItsWholeDeadline() throws {
+        let channel = try makeChannel()
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(74_500))
+        try send(channel, "GET /echo HTTP/1.1\r\n")
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(9_900))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(100))
+        #expect(try response(channel).hasPrefix("HTTP/1.1 408"))
+        #expect(!channel.isActive)
+    }
+
+    /// Keep-alive requests, each answered, keep a connection open however long it lives; the
+    /// idle deadline then counts from the last answer.
+    @Test func requestsEveryFewSecondsKeepAConnectionOpen() throws {
+        let channel = try makeChannel()
+        for _ in 0..<40 {
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(7_300))
+            try send(channel, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(try response(channel).hasPrefix("HTTP/1.1 200"))
+        }
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(74_900))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(100))
+        #expect(!channel.isActive)
+    }
+
     /// Slowloris: a head sent a few bytes at a time never completes in time.
     @Test func aHeadThatNeverEndsGets408() throws {
         let channel = try makeChannel()
