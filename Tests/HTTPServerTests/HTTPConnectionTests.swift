@@ -25,9 +25,9 @@ struct SilentEndpoint: HTTPEndpoint {
 @Suite struct HTTPConnectionTests {
     static let deadlines = HTTPDeadlines(head: .seconds(10), body: .seconds(30), idle: .seconds(75), maxHeadBytes: 2_048)
 
-    private func makeChannel() throws -> EmbeddedChannel {
+    private func makeChannel(deadlines: HTTPDeadlines = Self.deadlines) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel()
-        try HTTPNodeServer.configure(channel, endpoints: [EchoEndpoint(), SilentEndpoint()], deadlines: Self.deadlines)
+        try HTTPNodeServer.configure(channel, endpoints: [EchoEndpoint(), SilentEndpoint()], deadlines: deadlines)
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }
@@ -115,6 +115,23 @@ struct SilentEndpoint: HTTPEndpoint {
         #expect(channel.isActive)
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(100))
         #expect(!channel.isActive)
+    }
+
+    /// Deadlines shorter than the timer's re-check interval (100 ms) still hold, and a zero one
+    /// does not spin the loop with timers that re-arm at once.
+    @Test func aZeroHeadDeadlineTimesOutAtOnceAndIdleStillHolds() throws {
+        let zero = HTTPDeadlines(head: .zero, body: .zero, idle: .seconds(75), maxHeadBytes: 2_048)
+        let idle = try makeChannel(deadlines: zero)
+        idle.embeddedEventLoop.advanceTime(by: .milliseconds(74_900))
+        #expect(idle.isActive)
+        idle.embeddedEventLoop.advanceTime(by: .milliseconds(100))
+        #expect(!idle.isActive)
+
+        let slow = try makeChannel(deadlines: zero)
+        slow.embeddedEventLoop.advanceTime(by: .milliseconds(30_050))
+        try send(slow, "GET /echo HTTP/1.1\r\n")
+        #expect(try response(slow).hasPrefix("HTTP/1.1 408"))
+        #expect(!slow.isActive)
     }
 
     /// Slowloris: a head sent a few bytes at a time never completes in time.

@@ -39,6 +39,23 @@ import Vocabulary
         #expect(decoded.packet.namespace == "/")
     }
 
+    /// A packet with `data` twice: the first is the event, the second is still read, and a
+    /// string in it that is not UTF-8 refuses the message, as decoding it whole does
+    /// (`fuzz/regressions/FuzzRedisBroadcast/repeated-data-with-a-bad-string`).
+    @Test func aRepeatedDataIsCheckedToo() throws {
+        func raw(_ value: MessagePackValue) -> [UInt8] { Array(value.encoded.readableBytesView) }
+        func message(secondData: [UInt8]) -> ByteBuffer {
+            let packet = [0x83] + raw(.string("type")) + raw(.uint(2))
+                + raw(.string("data")) + raw(.array([.string("system_alert"), .map([:])]))
+                + raw(.string("data")) + secondData
+            return ByteBuffer(bytes: [0x93] + raw(.string("intruder")) + packet + raw(.map([:])))
+        }
+        let decoded = try #require(RedisBroadcast(decoding: message(secondData: raw(.string("flags")))))
+        #expect(decoded.packet.eventName == "system_alert")
+        // 0xA5: a string of 5 bytes; 0xE6 begins a 3-byte UTF-8 sequence that "lag" does not continue.
+        #expect(RedisBroadcast(decoding: message(secondData: [0xA5, 0xE6, 0x6C, 0x61, 0x67, 0x73])) == nil)
+    }
+
     @Test func aNamespaceOfTheWrongTypeIsNoNamespace() {
         #expect(RedisBroadcast(decoding: broadcast(opts: .map([:]), nsp: .uint(0))) == nil)
     }
