@@ -43,6 +43,16 @@ struct SilentEndpoint: HTTPEndpoint {
         return String(buffer: out)
     }
 
+    /// The connection stays open until `after` has passed, then closes, with a 408 when
+    /// `answered` (a request was under way), by the loop's clock.
+    private func expectClosed(_ channel: EmbeddedChannel, after: TimeAmount, answered: Bool) throws {
+        channel.embeddedEventLoop.advanceTime(by: after - .milliseconds(100))
+        #expect(channel.isActive)
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(100))
+        if answered { #expect(try response(channel).hasPrefix("HTTP/1.1 408")) }
+        #expect(!channel.isActive)
+    }
+
     @Test func answersAndStaysOpen() throws {
         let channel = try makeChannel()
         try send(channel, "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabc")
@@ -95,11 +105,7 @@ struct SilentEndpoint: HTTPEndpoint {
         let channel = try makeChannel()
         channel.embeddedEventLoop.advanceTime(by: .milliseconds(74_500))
         try send(channel, "GET /echo HTTP/1.1\r\n")
-        channel.embeddedEventLoop.advanceTime(by: .milliseconds(9_900))
-        #expect(channel.isActive)
-        channel.embeddedEventLoop.advanceTime(by: .milliseconds(100))
-        #expect(try response(channel).hasPrefix("HTTP/1.1 408"))
-        #expect(!channel.isActive)
+        try expectClosed(channel, after: .seconds(10), answered: true)
     }
 
     /// Keep-alive requests, each answered, keep a connection open however long it lives; the
@@ -111,21 +117,14 @@ struct SilentEndpoint: HTTPEndpoint {
             try send(channel, "GET /echo HTTP/1.1\r\nHost: x\r\n\r\n")
             #expect(try response(channel).hasPrefix("HTTP/1.1 200"))
         }
-        channel.embeddedEventLoop.advanceTime(by: .milliseconds(74_900))
-        #expect(channel.isActive)
-        channel.embeddedEventLoop.advanceTime(by: .milliseconds(100))
-        #expect(!channel.isActive)
+        try expectClosed(channel, after: .seconds(75), answered: false)
     }
 
     /// Deadlines shorter than the timer's re-check interval (100 ms) still hold, and a zero one
     /// does not spin the loop with timers that re-arm at once.
     @Test func aZeroHeadDeadlineTimesOutAtOnceAndIdleStillHolds() throws {
         let zero = HTTPDeadlines(head: .zero, body: .zero, idle: .seconds(75), maxHeadBytes: 2_048)
-        let idle = try makeChannel(deadlines: zero)
-        idle.embeddedEventLoop.advanceTime(by: .milliseconds(74_900))
-        #expect(idle.isActive)
-        idle.embeddedEventLoop.advanceTime(by: .milliseconds(100))
-        #expect(!idle.isActive)
+        try expectClosed(try makeChannel(deadlines: zero), after: .seconds(75), answered: false)
 
         let slow = try makeChannel(deadlines: zero)
         slow.embeddedEventLoop.advanceTime(by: .milliseconds(30_050))
